@@ -53,7 +53,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: true });
+const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function utf8(s: string): Uint8Array {
   return enc.encode(s);

@@ -7,7 +7,9 @@
  * verification: wherever vpause accepts a public key (vkeys, registrations, policies) it refuses
  * non-canonical encodings and small-order points (`assertAcceptablePublicKey`).
  *
- * Hot paths use node:crypto; KeyObjects are cached per public key.
+ * Hot paths use node:crypto; KeyObjects are cached per public key. `verifyEd25519Portable`
+ * computes the same rule on @noble/ed25519 for runtimes without node:crypto; the vector tests
+ * (tests/crypto) hold both to Go's answer on every Wycheproof and ed25519-speccheck case.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import * as ed from '@noble/ed25519';
@@ -63,6 +65,56 @@ export function verifyEd25519(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array)
   }
 }
 
+// Group order L and the base point, for the portable path.
+const ED_L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+function bytesToBigIntLE(b: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
+  return n;
+}
+
+/**
+ * The same rule as {@link verifyEd25519}, written out on noble's point arithmetic for runtimes
+ * without node:crypto. It follows Go crypto/ed25519 step by step:
+ *
+ * 1. the signature is 64 bytes and S (its second half, little-endian) is < L;
+ * 2. A is decoded permissively, as Go's edwards25519 `SetBytes` does: y is taken mod p
+ *    (non-canonical y ≥ p accepted) and x = 0 with the sign bit set is accepted;
+ * 3. k = SHA-512(R bytes || A bytes as given || msg) mod L — the bytes as received, not
+ *    re-encoded;
+ * 4. R' = [S]B − [k]A (cofactorless), and the signature is valid iff the canonical encoding of
+ *    R' equals the first 32 signature bytes (so a non-canonical R never verifies).
+ *
+ * About 11× slower than node:crypto; use it only where node:crypto is unavailable. Never throws.
+ */
+export function verifyEd25519Portable(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
+  if (pub.length !== 32 || sig.length !== 64) return false;
+  const s = bytesToBigIntLE(sig.subarray(32, 64));
+  if (s >= ED_L) return false;
+  let a: ed.Point;
+  try {
+    a = ed.Point.fromBytes(pub, true);
+  } catch {
+    return false;
+  }
+  const r = sig.subarray(0, 32);
+  const k = bytesToBigIntLE(sha512(concat3(r, pub, msg))) % ED_L;
+  const rCheck = ed.Point.BASE.multiply(s, false).subtract(a.multiply(k, false));
+  const enc = rCheck.toBytes();
+  let d = 0;
+  for (let i = 0; i < 32; i++) d |= enc[i]! ^ r[i]!;
+  return d === 0;
+}
+
+function concat3(a: Uint8Array, b: Uint8Array, c: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length + c.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  out.set(c, a.length + b.length);
+  return out;
+}
+
 /** Signs with a 32-byte seed. @throws {RangeError} when the seed is not 32 bytes */
 export function signEd25519(seed: Uint8Array, msg: Uint8Array): Uint8Array {
   if (seed.length !== 32) throw new RangeError('signEd25519: seed must be 32 bytes');
@@ -88,9 +140,12 @@ export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
 }
 
 /**
- * Refuses public keys vpause will not accept anywhere: wrong length, not a point,
- * a non-canonical encoding (y ≥ p, or x = 0 with the sign bit set), or a small-order point.
- * @throws {VPauseError<KeyErrorCode>}
+ * Refuses public keys vpause will not accept anywhere, even though {@link verifyEd25519} would
+ * verify under them: wrong length or not a curve point (`KEY_INVALID`), a non-canonical encoding
+ * — y ≥ p, or x = 0 with the sign bit set — (`KEY_NONCANONICAL`), or a point of small order
+ * (`KEY_SMALL_ORDER`, the eight torsion points, under which forged "signatures" can verify for
+ * many messages).
+ * @throws {VPauseError<KeyErrorCode>} when the key is not acceptable
  */
 export function assertAcceptablePublicKey(pub: Uint8Array): void {
   if (pub.length !== 32) throw new VPauseError('KEY_INVALID', 'public key must be 32 bytes');
@@ -98,9 +153,18 @@ export function assertAcceptablePublicKey(pub: Uint8Array): void {
   try {
     p = ed.Point.fromBytes(pub, false);
   } catch (cause) {
-    throw new VPauseError('KEY_NONCANONICAL', 'public key is not a canonical point encoding', {
-      cause,
-    });
+    let decodesPermissively = true;
+    try {
+      ed.Point.fromBytes(pub, true);
+    } catch {
+      decodesPermissively = false;
+    }
+    if (decodesPermissively) {
+      throw new VPauseError('KEY_NONCANONICAL', 'public key is not a canonical point encoding', {
+        cause,
+      });
+    }
+    throw new VPauseError('KEY_INVALID', 'public key is not a point on the curve', { cause });
   }
   const re = p.toBytes();
   for (let i = 0; i < 32; i++) {
@@ -108,6 +172,7 @@ export function assertAcceptablePublicKey(pub: Uint8Array): void {
       throw new VPauseError('KEY_NONCANONICAL', 'public key is not a canonical point encoding');
     }
   }
-  if (p.isSmallOrder())
+  if (p.isSmallOrder()) {
     throw new VPauseError('KEY_SMALL_ORDER', 'public key is a small-order point');
+  }
 }
