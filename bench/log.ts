@@ -1,0 +1,265 @@
+/**
+ * bench:log — drives the real log server (a `vpause log serve` process on SQLite, the embedded
+ * default) with a load generator (autocannon) on this machine, and prints in one run:
+ * raw Ed25519 verifications/s over all cores; durable ingest statements/s for single and batch
+ * POSTs; p50/p99 add latency; inclusion-proof requests/s on a tree of 10M entries next to
+ * hello-world requests/s of the same server stack (hono on @hono/node-server); RSS at 1M and 10M
+ * entries. The 1M/10M trees are built by a bulk path (storage API + integrate, as the log's
+ * integrator does, in larger chunks) and cached in bench/out/ between runs; proofs are served by
+ * the server.
+ *
+ * Usage: npm run bench:log [-- --entries 10000000 --single 20000 --batch 60000]
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { utf8 } from '../src/core/bytes.js';
+import { openStorage } from '../src/log/storage/index.js';
+import { tileSummaries } from '../src/log/tile-tree.js';
+import { hashLeaf } from '../src/merkle/rfc9162.js';
+import { integrate } from '../src/merkle/tiles.js';
+import { signCheckpoint } from '../src/tlog/checkpoint.js';
+import { startVpause } from '../tests/helpers/proc.js';
+import { TestLab, testKey } from '../tests/helpers/world.js';
+import { rawVerifyRate } from './raw-verify.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const BIG = Number(args.get('entries') ?? 10_000_000);
+const SMALL = Math.min(1_000_000, BIG);
+const SINGLE = Number(args.get('single') ?? 20_000);
+const BATCH_TOTAL = Number(args.get('batch') ?? 60_000);
+const BATCH = 1000;
+const OUT = join(process.cwd(), 'bench', 'out');
+
+function fmt(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+}
+
+const logKey = testKey('bench.example/log');
+
+async function startLogProc(data: string, admit: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'vpause-bench-'));
+  writeFileSync(join(dir, 'log.key'), `${logKey.privateKey}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'ADMIT.txt'), admit);
+  const p = startVpause(
+    [
+      'log',
+      'serve',
+      '--data',
+      data,
+      '--listen',
+      '127.0.0.1:0',
+      '--key',
+      join(dir, 'log.key'),
+      '--admit',
+      join(dir, 'ADMIT.txt'),
+    ],
+    { VPAUSE_LOG: 'error' },
+  );
+  const url = (await p.waitFor(/log listening on (http:\/\/\S+)/, 600_000))[1]!;
+  return { p, url };
+}
+
+async function rssOf(url: string): Promise<number> {
+  const m = await (await fetch(`${url}/metrics`)).text();
+  const line = m.split('\n').find((l) => l.startsWith('vpause_log_process_resident_memory_bytes'));
+  return Number(line?.split(' ')[1] ?? Number.NaN);
+}
+
+function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+/** Builds (or extends) a tree of `size` tiny entries in the SQLite data dir, by the bulk path. */
+async function bulkTree(data: string, size: number): Promise<number> {
+  const t0 = performance.now();
+  const st = await openStorage({ data });
+  try {
+    let seq = await st.sequencedSize();
+    while (seq < size) {
+      const n = Math.min(50_000, size - seq);
+      const items = Array.from({ length: n }, (_, i) => {
+        const d = utf8(`{"bench":${seq + i}}`);
+        return { leafHash: hashLeaf(d), data: d };
+      });
+      await st.sequence(items);
+      seq += n;
+    }
+    let state = await st.treeState();
+    while (state.size < size) {
+      const n = Math.min(1 << 18, size - state.size);
+      const leaves = await st.readLeafHashes(state.size, n);
+      const r = await integrate(state.size, leaves, (ids) => st.readTiles(ids));
+      const cp = signCheckpoint(
+        { origin: logKey.signer.name, size: r.size, rootHash: r.rootHash, extensions: [] },
+        logKey.signer,
+      );
+      if (
+        !(await st.commitIntegration(
+          state.size,
+          { size: r.size, rootHash: r.rootHash, checkpoint: utf8(cp) },
+          [...r.tiles, ...tileSummaries(r.tiles)],
+        ))
+      ) {
+        throw new Error('bulk integration lost a race');
+      }
+      state = await st.treeState();
+    }
+  } finally {
+    await st.close();
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+async function proofRun(url: string, size: number, seconds: number): Promise<autocannon.Result> {
+  let x = 12345;
+  return cannon({
+    url,
+    connections: 32,
+    duration: seconds,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req) => {
+          x = (x * 1103515245 + 12345) % 2147483648;
+          const index = Math.floor((x / 2147483648) * size);
+          return { ...req, path: `/v1/proof/inclusion?index=${index}&size=${size}` };
+        },
+      },
+    ],
+  });
+}
+
+async function main() {
+  console.log(
+    `# bench:log  node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`,
+  );
+
+  // 1. Baseline: raw verification over all cores.
+  const raw = await rawVerifyRate();
+  console.log(
+    `raw Ed25519 verify (node:crypto, ${raw.cores} cores): ${fmt(raw.perSecond)} /s   target ingest >= ${fmt(raw.perSecond / 2)} /s`,
+  );
+
+  // 2. Durable ingest through the real server (SQLite, synchronous=FULL).
+  const lab = new TestLab('bench-lab.example');
+  const NODES = 64;
+  const nodes = Array.from({ length: NODES }, (_, i) => `n${i}`);
+  const gen0 = performance.now();
+  const regs = nodes.map((n) => lab.register(n).body);
+  const single = Array.from({ length: SINGLE }, (_, i) => lab.usage(nodes[i % NODES]!).body);
+  const batched = Array.from({ length: BATCH_TOTAL }, (_, i) => lab.usage(nodes[i % NODES]!).body);
+  console.log(
+    `(generated ${fmt(SINGLE + BATCH_TOTAL)} signed statements in ${fmt((performance.now() - gen0) / 1000)} s)`,
+  );
+  const ingestDir = mkdtempSync(join(tmpdir(), 'vpause-bench-ingest-'));
+  const log = await startLogProc(ingestDir, `lab ${lab.root.vkey}\n`);
+  try {
+    for (const b of regs) {
+      const r = await fetch(`${log.url}/v1/statements`, {
+        method: 'POST',
+        body: b,
+        headers: { 'content-type': 'application/json' },
+      });
+      if (r.status !== 200) throw new Error(`registration refused: ${await r.text()}`);
+    }
+    let k = 0;
+    const dec = new TextDecoder();
+    const s = await cannon({
+      url: log.url,
+      connections: 64,
+      amount: SINGLE,
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/statements',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (req) => ({ ...req, body: dec.decode(single[k++ % SINGLE]!) }),
+        },
+      ],
+    });
+    const singleRate = s.requests.total / s.duration;
+    console.log(
+      `ingest, single POSTs (64 connections): ${fmt(s['2xx'] / s.duration)} statements/s  (non-2xx ${s.non2xx}, errors ${s.errors})  latency p50 ${s.latency.p50} ms  p99 ${s.latency.p99} ms   = ${(singleRate / raw.perSecond).toFixed(2)} x raw verify`,
+    );
+    const bodies: string[] = [];
+    for (let i = 0; i < BATCH_TOTAL; i += BATCH) {
+      bodies.push(
+        `[${batched
+          .slice(i, i + BATCH)
+          .map((b) => dec.decode(b))
+          .join(',')}]`,
+      );
+    }
+    let j = 0;
+    const b = await cannon({
+      url: log.url,
+      connections: 4,
+      amount: bodies.length,
+      timeout: 60,
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/statements:batch',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (req) => ({ ...req, body: bodies[j++ % bodies.length]! }),
+        },
+      ],
+    });
+    const batchRate = (b['2xx'] * BATCH) / b.duration;
+    console.log(
+      `ingest, batch POSTs of ${BATCH} (4 connections): ${fmt(batchRate)} statements/s  (non-2xx ${b.non2xx})  request p50 ${b.latency.p50} ms  p99 ${b.latency.p99} ms   = ${(batchRate / raw.perSecond).toFixed(2)} x raw verify`,
+    );
+  } finally {
+    await log.p.kill('SIGTERM');
+    rmSync(ingestDir, { recursive: true, force: true });
+  }
+
+  // 3. Proofs and memory on big trees (bulk-built, cached in bench/out/).
+  mkdirSync(OUT, { recursive: true });
+  const treeDir = join(OUT, 'tree');
+  const rss: Record<string, number> = {};
+  let proofRate = 0;
+  for (const size of [SMALL, BIG]) {
+    const secs = await bulkTree(treeDir, size);
+    console.log(`(tree of ${fmt(size)} entries ready in ${fmt(secs)} s)`);
+    const srv = await startLogProc(treeDir, '');
+    try {
+      const r = await proofRun(srv.url, size, 5);
+      rss[size] = await rssOf(srv.url);
+      if (size === BIG) proofRate = r.requests.average;
+      console.log(
+        `inclusion proofs at size ${fmt(size)} (32 connections): ${fmt(r.requests.average)} req/s  (non-2xx ${r.non2xx})  p99 ${r.latency.p99} ms  RSS ${fmt(rss[size]! / 2 ** 20)} MiB`,
+      );
+    } finally {
+      await srv.p.kill('SIGTERM');
+    }
+  }
+  const hp = (await import('node:child_process')).spawn(
+    process.execPath,
+    [join(process.cwd(), 'bench', 'hello-server.mjs')],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const helloUrl = await new Promise<string>((resolve) => {
+    hp.stdout!.on('data', (d: Buffer) => {
+      const m = /hello listening on (\S+)/.exec(d.toString());
+      if (m) resolve(m[1]!);
+    });
+  });
+  const h = await cannon({ url: `${helloUrl}/hello`, connections: 32, duration: 5 });
+  hp.kill('SIGTERM');
+  console.log(`hello world, same stack (32 connections): ${fmt(h.requests.average)} req/s`);
+  console.log(
+    `proofs / hello-world = ${(proofRate / h.requests.average).toFixed(2)}  (target >= 0.5)`,
+  );
+  console.log(
+    `RSS growth ${fmt(SMALL)} -> ${fmt(BIG)} entries: ${fmt((rss[BIG]! - rss[SMALL]!) / 2 ** 20)} MiB  (target <= 50 MiB)`,
+  );
+}
+
+await main();

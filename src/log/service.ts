@@ -1,0 +1,577 @@
+/**
+ * The log service core, without HTTP: admission → group-commit sequencing → integration and
+ * checkpoint signing → reads (tiles, entry bundles, proofs, receipts).
+ *
+ * Stages (after Tessera): `submit` returns an index only once the entry is durable in storage;
+ * integration into the tree and checkpoint signing run behind it, at least every
+ * `integrateIntervalMs` while anything is pending, by whichever process holds the sequencer
+ * lease. The latest checkpoint is persisted (atomically with its tiles) before it is served, and
+ * on start-up it is checked against the tree recomputed from the stored tiles, so the log never
+ * signs a checkpoint inconsistent with one it signed before, also across crashes.
+ */
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import { parseEntry } from '../../protocol/src/index.js';
+import { bytesEqual, fromUtf8, toHex, utf8 } from '../core/bytes.js';
+import { VPauseError } from '../core/errors.js';
+import {
+  buildConsistencyProof,
+  buildInclusionProof,
+  emptyRoot,
+  type NodeReader,
+  rootFromLeafHashes,
+} from '../merkle/rfc9162.js';
+import {
+  encodeEntryBundle,
+  integrate,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  type TileId,
+  treeHashFromTiles,
+} from '../merkle/tiles.js';
+import { type SignerKey, verifierKeyOf } from '../note/keys.js';
+import { openCheckpoint, signCheckpoint } from '../tlog/checkpoint.js';
+import { formatTlogProof } from '../tlog/proof.js';
+import { type AdmitIndex, admit } from './admission.js';
+import { Batcher } from './batcher.js';
+import type { LogMetrics } from './metrics.js';
+import type { LogStorage, NodeKeyRecord, SequenceItem, SequenceResult } from './storage/types.js';
+import { SUMMARY_FROM, SUMMARY_LEVEL, summaryNode, TileTree, tileSummaries } from './tile-tree.js';
+
+export interface LogServiceConfig {
+  storage: LogStorage;
+  /** The log's note signing key (type 0x01). */
+  signer: SignerKey;
+  /** Checkpoint origin; defaults to the log key's name. */
+  origin?: string;
+  admit: AdmitIndex;
+  logger: Logger;
+  metrics: LogMetrics;
+  /** Take part in sequencer election (integrate and sign). Default true. */
+  sequencer?: boolean;
+  /** How often the integrator looks for pending entries. Default 200 ms. */
+  integrateIntervalMs?: number;
+  /** Most entries integrated per checkpoint. Default 65,536. */
+  maxIntegrateBatch?: number;
+  /** Group commit: most statements per durable transaction. Default 4,096. */
+  maxSequenceBatch?: number;
+  /** Most statements waiting for sequencing before 503 pushback. Default 50,000. */
+  maxPending?: number;
+  /** Sequencer lease time to live. Default 5 s. */
+  leaseTtlMs?: number;
+  /**
+   * Publication stage (the witness client hooks in here): given a freshly signed checkpoint,
+   * resolves with the note to serve (e.g. with cosignatures), or undefined to keep serving the
+   * previous one. Default: serve the signed checkpoint as it is.
+   */
+  publish?: (signedCheckpoint: string) => Promise<string | undefined>;
+}
+
+export interface SubmitResult {
+  index: number;
+  leafHash: string;
+  duplicate: boolean;
+}
+
+export type BatchResult = SubmitResult | { error: VPauseError };
+
+/** Full tiles never change, so their subtree hashes are cached without expiry (~16 KiB each). */
+const FULL_TILE_CACHE = 2048;
+
+export class LogService {
+  readonly origin: string;
+  private readonly storage: LogStorage;
+  private readonly signer: SignerKey;
+  private admitList: AdmitIndex;
+  private readonly log: Logger;
+  private readonly metrics: LogMetrics;
+  private readonly batcher: Batcher<SequenceItem, SequenceResult>;
+  private readonly owner = randomUUID();
+  private readonly fullTiles = new LRUCache<string, TileTree>({ max: FULL_TILE_CACHE });
+  /** Summaries of full level-0 tiles (960 bytes each, see tile-tree.ts). */
+  private readonly summaries = new LRUCache<number, Uint8Array>({ max: 16_384 });
+  /** Right-edge partial tiles, keyed by tile and integrated size (stale sizes age out). */
+  private readonly edgeTiles = new LRUCache<string, TileTree>({ max: 64 });
+  private readonly nodeKeys = new LRUCache<string, NodeKeyRecord>({ max: 100_000, ttl: 2_000 });
+  private published: { size: number; note: Uint8Array } | undefined;
+  private integratedSize = 0;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly publishFn: (cp: string) => Promise<string | undefined>;
+
+  constructor(private readonly cfg: LogServiceConfig) {
+    this.storage = cfg.storage;
+    this.signer = cfg.signer;
+    this.origin = cfg.origin ?? cfg.signer.name;
+    this.admitList = cfg.admit;
+    this.log = cfg.logger;
+    this.metrics = cfg.metrics;
+    this.publishFn = cfg.publish ?? (async (cp) => cp);
+    this.batcher = new Batcher<SequenceItem, SequenceResult>(
+      (items) => this.storage.sequence(items),
+      { maxBatch: cfg.maxSequenceBatch ?? 4096, maxPending: cfg.maxPending ?? 50_000 },
+      (n, s) => {
+        this.metrics.batchSize.observe(n);
+        this.metrics.sequenceSeconds.observe(s);
+        this.wake?.();
+      },
+    );
+  }
+
+  /** Checks the stored state and starts the integrator. @throws LOG_STATE_CORRUPT */
+  async start(): Promise<void> {
+    await this.checkStoredState();
+    await this.refreshPublished();
+    if (this.cfg.sequencer !== false) this.loop = this.integrateLoop();
+    else this.loop = this.followLoop();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.batcher.close();
+    await this.loop;
+    if (this.cfg.sequencer !== false) await this.storage.releaseLease(this.owner).catch(() => {});
+  }
+
+  /** Replaces the admission list (ADMIT.txt reloaded on SIGHUP). */
+  setAdmitList(list: AdmitIndex): void {
+    this.admitList = list;
+  }
+
+  get pending(): number {
+    return this.batcher.pending;
+  }
+
+  /** Number of durably sequenced entries (integrated or not). */
+  sequencedSize(): Promise<number> {
+    return this.storage.sequencedSize();
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  private lookupNodeKey = async (keyId: string): Promise<NodeKeyRecord | undefined> => {
+    const hit = this.nodeKeys.get(keyId);
+    if (hit !== undefined) return hit;
+    const rec = await this.storage.getNodeKey(keyId);
+    if (rec !== undefined && rec.revokedAt === undefined) this.nodeKeys.set(keyId, rec);
+    return rec;
+  };
+
+  private async prepare(body: Uint8Array): Promise<SequenceItem> {
+    const parsed = parseEntry(body);
+    return admit(parsed, this.admitList, this.lookupNodeKey);
+  }
+
+  private finish(item: SequenceItem, r: SequenceResult): SubmitResult {
+    if (r.status === 'conflict') {
+      throw new VPauseError(
+        'SEQ_CONFLICT',
+        `seq ${item.claim?.seq} of ${item.claim?.chain} is already logged at index ${r.index} with other content`,
+      );
+    }
+    if (item.keyEvent !== undefined) this.nodeKeys.delete(item.keyEvent.keyId);
+    return { index: r.index, leafHash: toHex(item.leafHash), duplicate: r.status === 'duplicate' };
+  }
+
+  /**
+   * Admits one statement and resolves once it is durably sequenced.
+   * @throws {VPauseError} statement, admission, SEQ_CONFLICT or LOG_PUSHBACK errors
+   */
+  async submit(body: Uint8Array): Promise<SubmitResult> {
+    let item: SequenceItem;
+    try {
+      item = await this.prepare(body);
+    } catch (e) {
+      this.count(e);
+      throw e;
+    }
+    try {
+      const r = this.finish(item, await this.batcher.add(item));
+      this.metrics.ingest.inc({ result: r.duplicate ? 'duplicate' : 'ok' });
+      return r;
+    } catch (e) {
+      this.count(e);
+      throw e;
+    }
+  }
+
+  /** Admits many statements; one result per element, in order. */
+  async submitBatch(bodies: readonly Uint8Array[]): Promise<BatchResult[]> {
+    const prepared = await Promise.all(
+      bodies.map(async (b) => {
+        try {
+          return await this.prepare(b);
+        } catch (e) {
+          this.count(e);
+          return { error: asVPauseError(e) };
+        }
+      }),
+    );
+    const items = prepared.filter((p): p is SequenceItem => !('error' in p));
+    // Pushback refuses the whole batch before anything is queued.
+    const promises = items.length > 0 ? this.batcher.addAll(items) : [];
+    const settled = await Promise.allSettled(promises);
+    let k = 0;
+    return prepared.map((p) => {
+      if ('error' in p) return p;
+      const s = settled[k++]!;
+      try {
+        if (s.status === 'rejected') throw s.reason;
+        const r = this.finish(p, s.value);
+        this.metrics.ingest.inc({ result: r.duplicate ? 'duplicate' : 'ok' });
+        return r;
+      } catch (e) {
+        this.count(e);
+        return { error: asVPauseError(e) };
+      }
+    });
+  }
+
+  private count(e: unknown): void {
+    this.metrics.ingest.inc({ result: e instanceof VPauseError ? e.code : 'INTERNAL' });
+  }
+
+  // ---- integration --------------------------------------------------------------------------
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async integrateLoop(): Promise<void> {
+    const interval = this.cfg.integrateIntervalMs ?? 200;
+    const ttl = this.cfg.leaseTtlMs ?? 5_000;
+    while (!this.stopped) {
+      let advanced = false;
+      try {
+        if (await this.storage.acquireLease(this.owner, ttl)) {
+          this.metrics.sequencer.set(1);
+          advanced = await this.integrateOnce();
+        } else {
+          this.metrics.sequencer.set(0);
+          await this.refreshPublished();
+        }
+      } catch (e) {
+        this.log.error({ err: e }, 'integration failed');
+      }
+      if (!advanced && !this.stopped) await this.sleep(interval);
+    }
+  }
+
+  private async followLoop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.refreshPublished();
+      } catch (e) {
+        this.log.error({ err: e }, 'refreshing the checkpoint failed');
+      }
+      await this.sleep(this.cfg.integrateIntervalMs ?? 200);
+    }
+  }
+
+  /**
+   * Integrates pending entries into the tree, signs and persists a checkpoint, then publishes it.
+   * Resolves true when the tree grew.
+   */
+  async integrateOnce(): Promise<boolean> {
+    const t0 = performance.now();
+    const state = await this.storage.treeState();
+    const sequenced = await this.storage.sequencedSize();
+    const n = Math.min(sequenced - state.size, this.cfg.maxIntegrateBatch ?? 65_536);
+    if (n <= 0) {
+      if (state.checkpoint === undefined) {
+        // A fresh log: sign the empty tree so /checkpoint answers from the start.
+        const cp = signCheckpoint(
+          { origin: this.origin, size: 0, rootHash: emptyRoot(), extensions: [] },
+          this.signer,
+        );
+        const ok = await this.storage.commitIntegration(
+          0,
+          { size: 0, rootHash: emptyRoot(), checkpoint: utf8(cp) },
+          [],
+        );
+        if (ok) await this.publishCheckpoint(cp, 0);
+      } else if (this.published === undefined || this.published.size < state.size) {
+        await this.publishCheckpoint(fromUtf8(state.checkpoint), state.size);
+      }
+      return false;
+    }
+    const leaves = await this.storage.readLeafHashes(state.size, n);
+    const r = await integrate(state.size, leaves, (ids) => this.storage.readTiles(ids));
+    const cp = signCheckpoint(
+      { origin: this.origin, size: r.size, rootHash: r.rootHash, extensions: [] },
+      this.signer,
+    );
+    const ok = await this.storage.commitIntegration(
+      state.size,
+      { size: r.size, rootHash: r.rootHash, checkpoint: utf8(cp) },
+      [...r.tiles, ...tileSummaries(r.tiles)],
+    );
+    if (!ok) {
+      this.log.warn({ size: state.size }, 'lost the integration race; another sequencer advanced');
+      return false;
+    }
+    this.integratedSize = r.size;
+    this.metrics.treeSize.set(r.size);
+    this.metrics.integrationSeconds.observe((performance.now() - t0) / 1000);
+    await this.publishCheckpoint(cp, r.size);
+    return true;
+  }
+
+  private async publishCheckpoint(cp: string, size: number): Promise<void> {
+    const note = await this.publishFn(cp);
+    if (note !== undefined) {
+      this.published = { size, note: utf8(note) };
+      this.metrics.publishedSize.set(size);
+    }
+  }
+
+  /**
+   * Serves `note` from now on: a checkpoint of `size` signed by this log (usually with witness
+   * cosignatures appended), for publication stages that finish after the `publish` hook returned
+   * (the witness client, src/log/witness-client.ts). Refused (false) when the note does not open
+   * with the log key at that size, the size is beyond the integrated tree, or a larger checkpoint
+   * is already served; at the served size it replaces the note (e.g. with more cosignatures).
+   */
+  setPublished(size: number, note: string): boolean {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.integratedSize) return false;
+    if (this.published !== undefined && size < this.published.size) return false;
+    try {
+      const cp = openCheckpoint(note, verifierKeyOf(this.signer), [], { origin: this.origin });
+      if (cp.checkpoint.size !== size) return false;
+    } catch {
+      return false;
+    }
+    this.published = { size, note: utf8(note) };
+    this.metrics.publishedSize.set(size);
+    return true;
+  }
+
+  /** Followers (and sequencers that lost the lease) serve what the database says. */
+  private async refreshPublished(): Promise<void> {
+    const st = await this.storage.treeState();
+    this.integratedSize = st.size;
+    this.metrics.treeSize.set(st.size);
+    if (st.checkpoint !== undefined && (this.published?.size ?? -1) < st.size) {
+      if (this.cfg.publish === undefined) {
+        this.published = { size: st.size, note: st.checkpoint };
+        this.metrics.publishedSize.set(st.size);
+      }
+    }
+  }
+
+  /**
+   * Start-up check: the stored checkpoint is ours, matches the stored tree state, and its root is
+   * what the stored tiles give.
+   * @throws {VPauseError<'LOG_STATE_CORRUPT'>}
+   */
+  private async checkStoredState(): Promise<void> {
+    const st = await this.storage.treeState();
+    this.integratedSize = st.size;
+    if (st.checkpoint === undefined) {
+      if (st.size !== 0) throw corrupt(`tree of size ${st.size} has no checkpoint`);
+      return;
+    }
+    let cp: { size: number; rootHash: Uint8Array };
+    try {
+      cp = openCheckpoint(st.checkpoint, verifierKeyOf(this.signer), [], {
+        origin: this.origin,
+      }).checkpoint;
+    } catch (e) {
+      throw corrupt(`stored checkpoint does not verify with the log key: ${(e as Error).message}`);
+    }
+    if (cp.size !== st.size || !bytesEqual(cp.rootHash, st.rootHash)) {
+      throw corrupt('stored checkpoint does not match the stored tree state');
+    }
+    const root = await treeHashFromTiles(st.size, this.readTiles);
+    if (!bytesEqual(root, st.rootHash)) {
+      throw corrupt(`root recomputed from tiles differs from the checkpoint at size ${st.size}`);
+    }
+    this.log.info({ size: st.size }, 'stored checkpoint verified against the tiles');
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  /** The checkpoint being served, or undefined before the first one is published. */
+  checkpoint(): { size: number; note: Uint8Array } | undefined {
+    return this.published;
+  }
+
+  /** Integrated tree size (what proofs and tiles can cover). */
+  get treeSize(): number {
+    return this.integratedSize;
+  }
+
+  private async readTileTree(level: number, index: number): Promise<TileTree | undefined> {
+    const key = `${level}/${index}`;
+    const hit = this.fullTiles.get(key);
+    if (hit !== undefined) return hit;
+    const edgeKey = `${key}@${this.integratedSize}`;
+    const edge = this.edgeTiles.get(edgeKey);
+    if (edge !== undefined) return edge;
+    const [t] = await this.storage.readTiles([{ level, index }]);
+    if (t === undefined) return undefined;
+    const tree = new TileTree(t);
+    if (t.length === TILE_WIDTH * 32) this.fullTiles.set(key, tree);
+    else this.edgeTiles.set(edgeKey, tree);
+    return tree;
+  }
+
+  private async readTile(level: number, index: number): Promise<Uint8Array | undefined> {
+    return (await this.readTileTree(level, index))?.base;
+  }
+
+  /**
+   * A tile as the tlog-tiles API serves it: `width` hashes (256 for a full tile).
+   * Resolves undefined when the tree has no such tile (yet).
+   */
+  async tile(level: number, index: number, width: number): Promise<Uint8Array | undefined> {
+    const t = await this.readTile(level, index);
+    if (t === undefined || t.length < width * 32) return undefined;
+    return t.length === width * 32 ? t : t.subarray(0, width * 32);
+  }
+
+  /** An entry bundle of `width` entries starting at index·256, within the integrated tree. */
+  async entryBundle(index: number, width: number): Promise<Uint8Array | undefined> {
+    const start = index * TILE_WIDTH;
+    if (start + width > this.integratedSize) return undefined;
+    const entries = await this.storage.readEntries(start, width);
+    if (entries.length !== width) return undefined;
+    return encodeEntryBundle(entries);
+  }
+
+  /** One entry by index, within the sequenced log. */
+  async entry(index: number): Promise<Uint8Array | undefined> {
+    const [e] = await this.storage.readEntries(index, 1);
+    return e;
+  }
+
+  /** Reads tiles through the cache of full tiles (full tiles never change). */
+  private readTiles = async (ids: TileId[]): Promise<(Uint8Array | undefined)[]> =>
+    Promise.all(ids.map((id) => this.readTile(id.level, id.index)));
+
+  /**
+   * A NodeReader over the stored tiles for one request: complete subtree hashes come from the
+   * cached TileTree of their tile (the right-edge partial tiles are read once per request).
+   */
+  private nodeReader(): NodeReader {
+    const local = new Map<string, Promise<TileTree | Uint8Array | undefined>>();
+    const once = <T extends TileTree | Uint8Array | undefined>(
+      key: string,
+      f: () => Promise<T>,
+    ) => {
+      let p = local.get(key);
+      if (p === undefined) {
+        p = f();
+        local.set(key, p);
+      }
+      return p as Promise<T>;
+    };
+    const missing = (level: number, index: number) =>
+      new VPauseError('NOT_FOUND', `node ${level}/${index} is not in the stored tree`);
+    return async (level, index) => {
+      const tileLevel = Math.floor(level / TILE_HEIGHT);
+      const r = level - tileLevel * TILE_HEIGHT;
+      const first = index * 2 ** r;
+      const tileIndex = Math.floor(first / TILE_WIDTH);
+      const j = (first - tileIndex * TILE_WIDTH) / 2 ** r;
+      const fullAtLevel0 =
+        tileLevel === 0 &&
+        (tileIndex + 1) * TILE_WIDTH <= this.integratedSize &&
+        !this.fullTiles.has(`0/${tileIndex}`);
+      if (fullAtLevel0) {
+        // A level-0 tile not in memory: sub-levels 4..7 from its summary, 0..3 from its hashes.
+        if (r >= SUMMARY_FROM) {
+          const sum = await once(`s/${tileIndex}`, () => this.readSummary(tileIndex));
+          const h = sum === undefined ? undefined : summaryNode(sum as Uint8Array, r, j);
+          if (h !== undefined) return h;
+        } else {
+          const base = await once(`b/${tileIndex}`, async () => {
+            const [t] = await this.storage.readTiles([{ level: 0, index: tileIndex }]);
+            return t;
+          });
+          const b = base as Uint8Array | undefined;
+          if (b === undefined || b.length < (first - tileIndex * TILE_WIDTH + 2 ** r) * 32) {
+            throw missing(level, index);
+          }
+          const off = first - tileIndex * TILE_WIDTH;
+          if (r === 0) return b.slice(off * 32, off * 32 + 32);
+          const hs: Uint8Array[] = [];
+          for (let i = 0; i < 2 ** r; i++) hs.push(b.subarray((off + i) * 32, (off + i + 1) * 32));
+          return rootFromLeafHashes(hs);
+        }
+      }
+      const tree = (await once(`t/${tileLevel}/${tileIndex}`, () =>
+        this.readTileTree(tileLevel, tileIndex),
+      )) as TileTree | undefined;
+      const h = tree?.node(r, j);
+      if (h === undefined) throw missing(level, index);
+      return h;
+    };
+  }
+
+  private async readSummary(tileIndex: number): Promise<Uint8Array | undefined> {
+    const hit = this.summaries.get(tileIndex);
+    if (hit !== undefined) return hit;
+    const [s] = await this.storage.readTiles([{ level: SUMMARY_LEVEL, index: tileIndex }]);
+    if (s !== undefined) this.summaries.set(tileIndex, s);
+    return s;
+  }
+
+  private checkSize(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 1 || size > this.integratedSize) {
+      throw new VPauseError('NOT_FOUND', `size ${size} is not a tree size this log has integrated`);
+    }
+  }
+
+  /** Inclusion proof of `index` in the tree of `size`. @throws NOT_FOUND, MERKLE_RANGE */
+  async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    this.checkSize(size);
+    return buildInclusionProof(index, size, this.nodeReader());
+  }
+
+  /** Consistency proof from `oldSize` to `size`. @throws NOT_FOUND, MERKLE_RANGE */
+  async consistencyProof(oldSize: number, size: number): Promise<Uint8Array[]> {
+    this.checkSize(size);
+    if (oldSize === size) return [];
+    return buildConsistencyProof(oldSize, size, this.nodeReader());
+  }
+
+  /**
+   * A C2SP tlog-proof for `index` against the checkpoint being served.
+   * @throws {VPauseError<'NOT_FOUND'>} when the entry is not yet covered by a served checkpoint
+   */
+  async receipt(index: number): Promise<string> {
+    const cp = this.published;
+    if (cp === undefined || !Number.isSafeInteger(index) || index < 0 || index >= cp.size) {
+      throw new VPauseError(
+        'NOT_FOUND',
+        `index ${index} is not covered by the served checkpoint yet`,
+      );
+    }
+    const hashes = await buildInclusionProof(index, cp.size, this.nodeReader());
+    return formatTlogProof({ index, hashes, checkpoint: fromUtf8(cp.note) });
+  }
+
+  /** Verifies and returns whether the given leaf is in the sequenced log. */
+  async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
+    return this.storage.findLeafHash(leafHash);
+  }
+}
+
+function corrupt(msg: string): VPauseError<'LOG_STATE_CORRUPT'> {
+  return new VPauseError('LOG_STATE_CORRUPT', msg);
+}
+
+function asVPauseError(e: unknown): VPauseError {
+  return e instanceof VPauseError ? e : new VPauseError('INTERNAL', 'internal error', { cause: e });
+}

@@ -1,0 +1,451 @@
+/**
+ * The SQLite storage driver (better-sqlite3): the embedded default, one file in the data
+ * directory (`<data>/log.db`), no server to install.
+ *
+ * Durability: WAL journal with `synchronous = FULL`, so every commit fsyncs the WAL before
+ * `sequence()` resolves: an acknowledged index survives power loss, not only a process crash.
+ * (`NORMAL` in WAL mode fsyncs only at checkpoints; a crash of the process loses nothing, but a
+ * power cut can roll back the last acknowledged batches, and the log would then hand out their
+ * indexes again to other entries.) Each `sequence()` batch is one transaction: one fsync
+ * shared by the whole batch (group commit).
+ *
+ * Exclusivity: the connection runs in `locking_mode = EXCLUSIVE` and takes the database's
+ * exclusive lock when it opens, so a second process (or a second handle in this one) that opens
+ * the same data directory fails at once with `STORAGE_LOCKED`. The lock is the kernel's, so it
+ * goes away with the process, also on SIGKILL: there is no stale lock file to clean up. With
+ * exclusive locking, WAL keeps its index in heap memory, not in a `-shm` file.
+ *
+ * Scale: every read is a primary-key range or point lookup (the `entries.idx` rowid, the
+ * `leaf_hash` unique index, the tiles key), and nothing about the entries is held in memory
+ * beyond SQLite's page cache (a fixed 8 MiB), so memory use does not grow with the tree.
+ *
+ * better-sqlite3 is synchronous: each call blocks the event loop for its duration, one fsync
+ * for a write (see docs/storage.md for measurements and why it does not run in a worker).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { toHex } from '../../core/bytes.js';
+import { sha256 } from '../../crypto/sha256.js';
+import {
+  checkCommit,
+  checkHash,
+  checkIntegratedSize,
+  checkLease,
+  checkRange,
+  checkSequenceItems,
+  checkTileId,
+  plainBytes,
+  planSequence,
+  rangeEnd,
+  storageError,
+  toSafeIndex,
+  wrapDriverError,
+} from './index.js';
+import type {
+  LogStorage,
+  NodeKeyRecord,
+  SequenceItem,
+  SequenceResult,
+  StoredTile,
+  TileId,
+  TreeState,
+} from './types.js';
+
+export interface SqliteStorageOptions {
+  /** The data directory (created, mode 0700, when missing). */
+  dir: string;
+  /** File name inside `dir` (default `log.db`). */
+  file?: string;
+  /** Clock for lease expiry, ms since the epoch (default `Date.now`). */
+  now?: () => number;
+  /**
+   * How long to wait for another holder of the database to let go before refusing with
+   * STORAGE_LOCKED (default 1000 ms: long enough for a previous process that is exiting).
+   */
+  lockTimeoutMs?: number;
+}
+
+/** Schema version this code writes and understands (`PRAGMA user_version`). */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+const EMPTY_ROOT_HEX = toHex(sha256());
+
+/** Version 1 of the schema. Integers are SQLite INTEGER (64-bit); blobs are BLOB. */
+export const SQLITE_SCHEMA_V1 = `
+CREATE TABLE entries (
+  idx       INTEGER PRIMARY KEY,
+  leaf_hash BLOB NOT NULL UNIQUE,
+  data      BLOB NOT NULL
+);
+CREATE TABLE claims (
+  chain TEXT NOT NULL,
+  seq   INTEGER NOT NULL,
+  idx   INTEGER NOT NULL,
+  PRIMARY KEY (chain, seq)
+) WITHOUT ROWID;
+CREATE TABLE node_keys (
+  key_id       TEXT PRIMARY KEY,
+  vkey         TEXT NOT NULL,
+  lab          TEXT NOT NULL,
+  facility     TEXT NOT NULL,
+  cluster      TEXT NOT NULL,
+  node         TEXT NOT NULL,
+  added_at     INTEGER NOT NULL,
+  revoked_at   INTEGER,
+  revoked_time TEXT
+) WITHOUT ROWID;
+CREATE TABLE tiles (
+  level INTEGER NOT NULL,
+  idx   INTEGER NOT NULL,
+  data  BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+);
+CREATE TABLE tree_state (
+  id         INTEGER PRIMARY KEY CHECK (id = 0),
+  size       INTEGER NOT NULL,
+  root_hash  BLOB NOT NULL,
+  checkpoint BLOB
+);
+INSERT INTO tree_state (id, size, root_hash, checkpoint) VALUES (0, 0, x'${EMPTY_ROOT_HEX}', NULL);
+CREATE TABLE lease (
+  id         INTEGER PRIMARY KEY CHECK (id = 0),
+  owner      TEXT,
+  expires_at INTEGER NOT NULL
+);
+INSERT INTO lease (id, owner, expires_at) VALUES (0, NULL, 0);
+`;
+
+/**
+ * The driver's statements. Exported for tests that check the read paths are index lookups
+ * (EXPLAIN QUERY PLAN); not an API.
+ * @internal
+ */
+export const SQLITE_SQL = {
+  size: 'SELECT COALESCE(MAX(idx) + 1, 0) FROM entries',
+  findLeaf: 'SELECT idx FROM entries WHERE leaf_hash = ?',
+  findClaim: 'SELECT idx FROM claims WHERE chain = ? AND seq = ?',
+  insertEntry: 'INSERT INTO entries (idx, leaf_hash, data) VALUES (?, ?, ?)',
+  insertClaim: 'INSERT INTO claims (chain, seq, idx) VALUES (?, ?, ?)',
+  addKey:
+    'INSERT INTO node_keys (key_id, vkey, lab, facility, cluster, node, added_at) ' +
+    'VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING',
+  revokeKey:
+    'UPDATE node_keys SET revoked_at = ?, revoked_time = ? WHERE key_id = ? AND revoked_at IS NULL',
+  getKey:
+    'SELECT key_id, vkey, lab, facility, cluster, node, added_at, revoked_at, revoked_time ' +
+    'FROM node_keys WHERE key_id = ?',
+  readEntries: 'SELECT data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx',
+  readLeaves: 'SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx',
+  readTile: 'SELECT data FROM tiles WHERE level = ? AND idx = ?',
+  upsertTile:
+    'INSERT INTO tiles (level, idx, data) VALUES (?, ?, ?) ON CONFLICT (level, idx) ' +
+    'DO UPDATE SET data = excluded.data WHERE length(excluded.data) >= length(tiles.data)',
+  treeState: 'SELECT size, root_hash, checkpoint FROM tree_state WHERE id = 0',
+  casTree:
+    'UPDATE tree_state SET size = ?, root_hash = ?, checkpoint = ? WHERE id = 0 AND size = ?',
+  acquireLease:
+    'UPDATE lease SET owner = ?, expires_at = ? ' +
+    'WHERE id = 0 AND (owner IS NULL OR owner = ? OR expires_at <= ?)',
+  releaseLease: 'UPDATE lease SET owner = NULL, expires_at = 0 WHERE id = 0 AND owner = ?',
+} as const;
+
+/** Statements that return one column, read as plain values. */
+const SINGLE_COLUMN = [
+  'size',
+  'findLeaf',
+  'findClaim',
+  'readEntries',
+  'readLeaves',
+  'readTile',
+] as const;
+
+type Stmts = { [K in keyof typeof SQLITE_SQL]: Database.Statement };
+
+interface KeyRow {
+  key_id: string;
+  vkey: string;
+  lab: string;
+  facility: string;
+  cluster: string;
+  node: string;
+  added_at: number;
+  revoked_at: number | null;
+  revoked_time: string | null;
+}
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
+
+export class SqliteStorage implements LogStorage {
+  readonly driver = 'sqlite';
+  /** Path of the database file. */
+  readonly path: string;
+
+  private readonly db: Database.Database;
+  private readonly st: Stmts;
+  private readonly now: () => number;
+  private readonly sequenceTx: (items: readonly SequenceItem[]) => SequenceResult[];
+  private readonly commitTx: (
+    oldSize: number,
+    next: TreeState & { checkpoint: Uint8Array },
+    tiles: readonly StoredTile[],
+  ) => boolean;
+  private closed = false;
+
+  private constructor(db: Database.Database, path: string, now: () => number) {
+    this.db = db;
+    this.path = path;
+    this.now = now;
+    const st = {} as Record<keyof typeof SQLITE_SQL, Database.Statement>;
+    for (const [k, sql] of Object.entries(SQLITE_SQL)) {
+      st[k as keyof typeof SQLITE_SQL] = db.prepare(sql);
+    }
+    this.st = st;
+    for (const k of SINGLE_COLUMN) st[k].pluck();
+    const seqTx = db.transaction((items: readonly SequenceItem[]) => this.applySequence(items));
+    this.sequenceTx = (items) => seqTx.immediate(items);
+    const commitTx = db.transaction(
+      (
+        oldSize: number,
+        next: TreeState & { checkpoint: Uint8Array },
+        tiles: readonly StoredTile[],
+      ) => this.applyCommit(oldSize, next, tiles),
+    );
+    this.commitTx = (oldSize, next, tiles) => commitTx.immediate(oldSize, next, tiles);
+  }
+
+  /**
+   * Opens (creating when missing) the log database in a data directory, takes its exclusive
+   * lock, and migrates its schema.
+   * @throws {VPauseError<'STORAGE_LOCKED'>} when another process or handle holds the database
+   * @throws {VPauseError<'STORAGE_SCHEMA'>} when it was written by a newer vpause
+   * @throws {VPauseError<'UNAVAILABLE'>} when the file cannot be created or opened
+   */
+  static async open(opts: SqliteStorageOptions): Promise<SqliteStorage> {
+    const path = join(opts.dir, opts.file ?? 'log.db');
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+      db = new Database(path, { timeout: opts.lockTimeoutMs ?? 1000 });
+      // Exclusive locking before WAL: the WAL index then lives in heap memory, and the first
+      // access takes a lock that no other connection can share.
+      db.pragma('locking_mode = EXCLUSIVE');
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new Error(`could not enable WAL (journal_mode is ${String(mode)})`);
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = OFF');
+      db.pragma('cache_size = -8192');
+      db.exec('BEGIN EXCLUSIVE; COMMIT');
+      migrate(db);
+      return new SqliteStorage(db, path, opts.now ?? Date.now);
+    } catch (e) {
+      db?.close();
+      if (isBusy(e)) {
+        throw storageError(
+          'STORAGE_LOCKED',
+          `data directory ${opts.dir} is in use: another process holds ${path}`,
+          e,
+        );
+      }
+      throw wrapDriverError('sqlite', `open ${path}`, e);
+    }
+  }
+
+  /** The connection's durability settings, as SQLite reports them (for diagnostics and tests). */
+  settings(): {
+    journalMode: string;
+    synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+    lockingMode: string;
+  } {
+    this.assertOpen();
+    const sync = Number(this.db.pragma('synchronous', { simple: true }));
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: (['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const)[sync] ?? 'OFF',
+      lockingMode: String(this.db.pragma('locking_mode', { simple: true })),
+    };
+  }
+
+  async sequence(items: readonly SequenceItem[]): Promise<SequenceResult[]> {
+    checkSequenceItems(items);
+    return this.guard('sequence', () => (items.length === 0 ? [] : this.sequenceTx(items)));
+  }
+
+  async sequencedSize(): Promise<number> {
+    return this.guard('sequencedSize', () => this.size());
+  }
+
+  async readEntries(start: number, count: number): Promise<Uint8Array[]> {
+    checkRange('readEntries', start, count);
+    return this.guard('readEntries', () =>
+      (this.st.readEntries.all(start, rangeEnd(start, count)) as Buffer[]).map(plainBytes),
+    );
+  }
+
+  async readLeafHashes(start: number, count: number): Promise<Uint8Array[]> {
+    checkRange('readLeafHashes', start, count);
+    return this.guard('readLeafHashes', () =>
+      (this.st.readLeaves.all(start, rangeEnd(start, count)) as Buffer[]).map(plainBytes),
+    );
+  }
+
+  async findLeafHash(leafHash: Uint8Array): Promise<number | undefined> {
+    checkHash('findLeafHash: leafHash', leafHash);
+    return this.guard('findLeafHash', () => this.findLeaf(leafHash));
+  }
+
+  async getNodeKey(keyId: string): Promise<NodeKeyRecord | undefined> {
+    if (typeof keyId !== 'string') throw new TypeError('getNodeKey: keyId: expected a string');
+    return this.guard('getNodeKey', () => {
+      const r = this.st.getKey.get(keyId) as KeyRow | undefined;
+      if (!r) return undefined;
+      const rec: NodeKeyRecord = {
+        keyId: r.key_id,
+        vkey: r.vkey,
+        lab: r.lab,
+        facility: r.facility,
+        cluster: r.cluster,
+        node: r.node,
+        addedAt: toSafeIndex('node_keys.added_at', r.added_at),
+      };
+      if (r.revoked_at !== null) {
+        rec.revokedAt = toSafeIndex('node_keys.revoked_at', r.revoked_at);
+        rec.revokedTime = r.revoked_time ?? '';
+      }
+      return rec;
+    });
+  }
+
+  async treeState(): Promise<TreeState> {
+    return this.guard('treeState', () => {
+      const r = this.st.treeState.get() as
+        | { size: number; root_hash: Buffer; checkpoint: Buffer | null }
+        | undefined;
+      if (!r) throw storageError('STORAGE_CORRUPT', 'tree_state row is missing');
+      return {
+        size: toSafeIndex('tree_state.size', r.size),
+        rootHash: plainBytes(r.root_hash),
+        ...(r.checkpoint === null ? {} : { checkpoint: plainBytes(r.checkpoint) }),
+      };
+    });
+  }
+
+  async readTiles(ids: readonly TileId[]): Promise<(Uint8Array | undefined)[]> {
+    ids.forEach((t, i) => {
+      checkTileId(`readTiles: ids[${i}]`, t);
+    });
+    return this.guard('readTiles', () =>
+      ids.map((t) => {
+        const d = this.st.readTile.get(t.level, t.index) as Buffer | undefined;
+        return d === undefined ? undefined : plainBytes(d);
+      }),
+    );
+  }
+
+  async commitIntegration(
+    oldSize: number,
+    next: TreeState & { checkpoint: Uint8Array },
+    tiles: readonly StoredTile[],
+  ): Promise<boolean> {
+    checkCommit(oldSize, next, tiles);
+    return this.guard('commitIntegration', () => this.commitTx(oldSize, next, tiles));
+  }
+
+  async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
+    checkLease(owner, ttlMs);
+    return this.guard('acquireLease', () => {
+      const now = this.now();
+      return this.st.acquireLease.run(owner, now + ttlMs, owner, now).changes === 1;
+    });
+  }
+
+  async releaseLease(owner: string): Promise<void> {
+    checkLease(owner);
+    return this.guard('releaseLease', () => {
+      this.st.releaseLease.run(owner);
+    });
+  }
+
+  /** Closes the database (checkpointing the WAL) and releases the data directory's lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private size(): number {
+    return toSafeIndex('entries.idx', this.st.size.get());
+  }
+
+  private findLeaf(leafHash: Uint8Array): number | undefined {
+    const v = this.st.findLeaf.get(leafHash);
+    return v === undefined ? undefined : toSafeIndex('entries.idx', v);
+  }
+
+  /** Runs inside the sequence transaction. */
+  private applySequence(items: readonly SequenceItem[]): SequenceResult[] {
+    const plan = planSequence(items, this.size(), {
+      leaf: (h) => this.findLeaf(h),
+      claim: (chain, seq) => {
+        const v = this.st.findClaim.get(chain, seq);
+        return v === undefined ? undefined : toSafeIndex('claims.idx', v);
+      },
+    });
+    for (const { index, item } of plan.fresh) {
+      this.st.insertEntry.run(index, item.leafHash, item.data);
+      if (item.claim) this.st.insertClaim.run(item.claim.chain, item.claim.seq, index);
+      const ev = item.keyEvent;
+      if (ev?.action === 'add') {
+        this.st.addKey.run(ev.keyId, ev.vkey, ev.lab, ev.facility, ev.cluster, ev.node, index);
+      } else if (ev?.action === 'revoke') {
+        this.st.revokeKey.run(index, ev.time, ev.keyId);
+      }
+    }
+    return plan.results;
+  }
+
+  /** Runs inside the commit transaction; returning false writes nothing. */
+  private applyCommit(
+    oldSize: number,
+    next: TreeState & { checkpoint: Uint8Array },
+    tiles: readonly StoredTile[],
+  ): boolean {
+    checkIntegratedSize(next.size, this.size());
+    const cas = this.st.casTree.run(next.size, next.rootHash, next.checkpoint, oldSize);
+    if (cas.changes !== 1) return false;
+    for (const t of tiles) this.st.upsertTile.run(t.level, t.index, t.data);
+    return true;
+  }
+
+  private guard<T>(op: string, fn: () => T): T {
+    this.assertOpen();
+    try {
+      return fn();
+    } catch (e) {
+      throw wrapDriverError('sqlite', op, e);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw storageError('STORAGE_CLOSED', 'sqlite storage is closed');
+  }
+}
+
+/** Brings the schema to {@link SQLITE_SCHEMA_VERSION}, in one transaction. */
+function migrate(db: Database.Database): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version > SQLITE_SCHEMA_VERSION) {
+    throw storageError(
+      'STORAGE_SCHEMA',
+      `log database schema version ${version} is newer than this vpause understands (${SQLITE_SCHEMA_VERSION})`,
+    );
+  }
+  if (version === SQLITE_SCHEMA_VERSION) return;
+  db.transaction(() => {
+    if (version < 1) db.exec(SQLITE_SCHEMA_V1);
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+  }).immediate();
+}

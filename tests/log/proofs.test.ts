@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { toHex, utf8 } from '../../src/core/bytes.js';
+import { indexAdmitList } from '../../src/log/admission.js';
+import { createLogMetrics } from '../../src/log/metrics.js';
+import { LogService } from '../../src/log/service.js';
+import { MemoryStorage } from '../../src/log/storage/memory.js';
+import { SUMMARY_LEVEL, summaryNode, TileTree, tileSummaries } from '../../src/log/tile-tree.js';
+import {
+  consistencyProof,
+  hashLeaf,
+  inclusionProof,
+  rootFromLeafHashes,
+} from '../../src/merkle/rfc9162.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { testKey } from '../helpers/world.js';
+
+const SIZE = 256 * 5 + 77; // five full level-0 tiles, a partial one, a partial level-1 tile
+
+async function grownStorage() {
+  const storage = new MemoryStorage();
+  const leaves: Uint8Array[] = [];
+  const items = Array.from({ length: SIZE }, (_, i) => {
+    const data = utf8(`{"i":${i}}`);
+    leaves.push(hashLeaf(data));
+    return { leafHash: leaves[i]!, data };
+  });
+  await storage.sequence(items);
+  const svc = service(storage);
+  await svc.start();
+  while (await svc.integrateOnce()) {}
+  await svc.close();
+  return { storage, leaves };
+}
+
+function service(storage: MemoryStorage) {
+  return new LogService({
+    storage,
+    signer: testKey('proofs.example/log').signer,
+    admit: indexAdmitList({ labs: [], meters: [] }),
+    logger: silentLogger(),
+    metrics: createLogMetrics(undefined, false),
+    sequencer: false,
+    maxIntegrateBatch: 300,
+  });
+}
+
+describe('the log serves proofs from stored tiles and tile summaries', () => {
+  it('stores a summary for every full level-0 tile, holding its sub-level 4..7 hashes', async () => {
+    const { storage, leaves } = await grownStorage();
+    const got = await storage.readTiles(
+      [0, 1, 2, 3, 4, 5].map((index) => ({ level: SUMMARY_LEVEL, index })),
+    );
+    expect(got.slice(0, 5).every((s) => s?.length === 30 * 32)).toBe(true);
+    expect(got[5]).toBeUndefined(); // the partial tile has no summary
+    const sum = got[2]!;
+    const tileLeaves = leaves.slice(512, 768);
+    expect(toHex(summaryNode(sum, 7, 1)!)).toBe(toHex(rootFromLeafHashes(tileLeaves.slice(128))));
+    expect(toHex(summaryNode(sum, 4, 3)!)).toBe(
+      toHex(rootFromLeafHashes(tileLeaves.slice(48, 64))),
+    );
+  });
+
+  it('gives the RFC 9162 inclusion proof of every index from a cold cache', async () => {
+    const { storage, leaves } = await grownStorage();
+    const svc = service(storage);
+    await svc.start();
+    for (let i = 0; i < SIZE; i++) {
+      const got = (await svc.inclusionProof(i, SIZE)).map(toHex);
+      expect(got).toEqual(inclusionProof(i, SIZE, leaves).map(toHex));
+    }
+    // And again with every full tile in memory (tile serving caches them).
+    for (let n = 0; n < 5; n++) await svc.tile(0, n, 256);
+    for (let i = 0; i < SIZE; i += 7) {
+      expect((await svc.inclusionProof(i, SIZE)).map(toHex)).toEqual(
+        inclusionProof(i, SIZE, leaves).map(toHex),
+      );
+    }
+    await svc.close();
+  });
+
+  it('gives the RFC 9162 consistency proofs between integrated sizes', async () => {
+    const { storage, leaves } = await grownStorage();
+    const svc = service(storage);
+    await svc.start();
+    for (const m of [1, 2, 255, 256, 257, 600, 1023, SIZE - 1, SIZE]) {
+      expect((await svc.consistencyProof(m, SIZE)).map(toHex)).toEqual(
+        m === SIZE ? [] : consistencyProof(m, SIZE, leaves).map(toHex),
+      );
+    }
+    await svc.close();
+  });
+
+  it('refuses a proof for a size beyond the integrated tree with NOT_FOUND', async () => {
+    const { storage } = await grownStorage();
+    const svc = service(storage);
+    await svc.start();
+    await expect(svc.inclusionProof(0, SIZE + 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await svc.close();
+  });
+
+  it('TileTree and tileSummaries agree with the tree hash of their hashes', () => {
+    const base = new Uint8Array(256 * 32).map((_, i) => (i * 7) % 251);
+    const tree = new TileTree(base);
+    const hs = Array.from({ length: 256 }, (_, i) => base.subarray(i * 32, i * 32 + 32));
+    expect(toHex(tree.node(8, 0)!)).toBe(toHex(rootFromLeafHashes(hs)));
+    const [s] = tileSummaries([{ level: 0, index: 9, data: base }]);
+    expect(s!.index).toBe(9);
+    expect(toHex(summaryNode(s!.data, 6, 2)!)).toBe(toHex(tree.node(6, 2)!));
+    expect(tileSummaries([{ level: 0, index: 1, data: base.subarray(0, 32 * 10) }])).toEqual([]);
+  });
+});
