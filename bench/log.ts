@@ -9,6 +9,7 @@
  * the server.
  *
  * Usage: npm run bench:log [-- --entries 10000000 --single 20000 --batch 60000]
+ *        npm run bench:log -- --build-only 1   (only build or extend the cached trees)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -78,7 +79,7 @@ function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
 /** Builds (or extends) a tree of `size` tiny entries in the SQLite data dir, by the bulk path. */
 async function bulkTree(data: string, size: number): Promise<number> {
   const t0 = performance.now();
-  const st = await openStorage({ data });
+  const st = await openStorage({ data, sqliteCacheMiB: 1024 });
   try {
     let seq = await st.sequencedSize();
     while (seq < size) {
@@ -136,6 +137,14 @@ async function proofRun(url: string, size: number, seconds: number): Promise<aut
 }
 
 async function main() {
+  if (args.has('build-only')) {
+    for (const size of [SMALL, BIG]) {
+      console.log(
+        `tree of ${fmt(size)} entries built in ${fmt(await bulkTree(join(OUT, 'tree'), size))} s`,
+      );
+    }
+    return;
+  }
   console.log(
     `# bench:log  node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`,
   );

@@ -38,6 +38,9 @@ function publicKeyObject(pub: Uint8Array): KeyObject {
   return ko;
 }
 
+const privCache = new Map<string, KeyObject>();
+const PRIV_CACHE_MAX = 1024;
+
 function privateKeyObject(seed: Uint8Array): KeyObject {
   return createPrivateKey({
     key: Buffer.concat([PKCS8_PREFIX, seed]),
@@ -118,7 +121,16 @@ function concat3(a: Uint8Array, b: Uint8Array, c: Uint8Array): Uint8Array {
 /** Signs with a 32-byte seed. @throws {RangeError} when the seed is not 32 bytes */
 export function signEd25519(seed: Uint8Array, msg: Uint8Array): Uint8Array {
   if (seed.length !== 32) throw new RangeError('signEd25519: seed must be 32 bytes');
-  const s = sign(null, msg, privateKeyObject(seed));
+  // Importing the key costs ~14× a signature; keep the KeyObjects of recently used seeds (in
+  // process memory only, where the seeds themselves already are).
+  const k = Buffer.from(seed.buffer, seed.byteOffset, 32).toString('latin1');
+  let ko = privCache.get(k);
+  if (ko === undefined) {
+    ko = privateKeyObject(seed);
+    if (privCache.size >= PRIV_CACHE_MAX) privCache.delete(privCache.keys().next().value!);
+    privCache.set(k, ko);
+  }
+  const s = sign(null, msg, ko);
   return new Uint8Array(s.buffer, s.byteOffset, s.byteLength);
 }
 

@@ -313,6 +313,8 @@ export interface OpenStorageOptions {
   now?: () => number;
   /** Most PostgreSQL connections the pool opens (default 10). */
   poolMax?: number;
+  /** SQLite page cache in MiB (default 8). */
+  sqliteCacheMiB?: number;
 }
 
 /**
@@ -337,7 +339,11 @@ export async function openStorage(opts: OpenStorageOptions): Promise<LogStorage>
   }
   if (opts.data !== undefined) {
     const { SqliteStorage } = await import('./sqlite.js');
-    return SqliteStorage.open({ dir: opts.data, ...(opts.now ? { now: opts.now } : {}) });
+    return SqliteStorage.open({
+      dir: opts.data,
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.sqliteCacheMiB !== undefined ? { cacheMiB: opts.sqliteCacheMiB } : {}),
+    });
   }
   if (opts.memory === true) {
     const { MemoryStorage } = await import('./memory.js');
