@@ -353,6 +353,10 @@ export class LogService {
     }
     this.published = { size, note: utf8(note) };
     this.metrics.publishedSize.set(size);
+    // Persist it so other front ends and a restarted log serve it without a new witness round.
+    this.storage.setPublished(size, this.published.note).catch((e) => {
+      this.log.error({ err: e, size }, 'persisting the published checkpoint failed');
+    });
     return true;
   }
 
@@ -365,8 +369,32 @@ export class LogService {
       if (this.cfg.publish === undefined) {
         this.published = { size: st.size, note: st.checkpoint };
         this.metrics.publishedSize.set(st.size);
+        return;
       }
     }
+    if (this.cfg.publish !== undefined) {
+      // Witnessed: serve only what a sequencer published (cosigned to quorum) and persisted.
+      const p = await this.storage.published();
+      if (p !== undefined && p.size > (this.published?.size ?? -1)) {
+        this.setPublishedNote(p.size, p.note);
+      }
+    }
+  }
+
+  /** Serves a persisted note after checking it is our checkpoint of that size. */
+  private setPublishedNote(size: number, note: Uint8Array): void {
+    try {
+      const cp = openCheckpoint(note, verifierKeyOf(this.signer), [], { origin: this.origin });
+      if (cp.checkpoint.size !== size || size > this.integratedSize) return;
+    } catch (e) {
+      this.log.error(
+        { err: e, size },
+        'stored published checkpoint does not verify; not serving it',
+      );
+      return;
+    }
+    this.published = { size, note };
+    this.metrics.publishedSize.set(size);
   }
 
   /**

@@ -530,6 +530,26 @@ export function runStorageConformance(
       });
     });
 
+    describe('published checkpoint', () => {
+      it('has none at first, then keeps the note of the largest size, replacing it at an equal size', async () => {
+        expect(await s.published()).toBeUndefined();
+        expect(await s.setPublished(5, checkpoint(5))).toBe(true);
+        expect(await s.published()).toEqual({ size: 5, note: checkpoint(5) });
+        const cosigned = new Uint8Array([...checkpoint(5), 0x2d]);
+        expect(await s.setPublished(5, cosigned)).toBe(true);
+        expect(toHex((await s.published())!.note)).toBe(toHex(cosigned));
+        expect(await s.setPublished(4, checkpoint(4))).toBe(false);
+        expect((await s.published())!.size).toBe(5);
+        expect(await s.setPublished(9, checkpoint(9))).toBe(true);
+        expect(await s.published()).toEqual({ size: 9, note: checkpoint(9) });
+      });
+
+      it('refuses a size that is not a non-negative safe integer with a RangeError', async () => {
+        await expect(s.setPublished(-1, checkpoint(1))).rejects.toBeInstanceOf(RangeError);
+        await expect(s.setPublished(2 ** 53, checkpoint(1))).rejects.toBeInstanceOf(RangeError);
+      });
+    });
+
     describe('lease', () => {
       it('is held by its first owner, refused to another, and renewed by the holder', async () => {
         expect(await s.acquireLease('seq-a', 60_000)).toBe(true);
@@ -717,8 +737,10 @@ export function runStorageConformance(
             [tile(0, 0, 2)],
           );
           expect(await s.acquireLease('seq-a', 60_000)).toBe(true);
+          expect(await s.setPublished(2, checkpoint(2))).toBe(true);
 
           const s2 = await fx.reopen!();
+          expect(await s2.published()).toEqual({ size: 2, note: checkpoint(2) });
           expect(await s2.sequencedSize()).toBe(2);
           expect(hexes(await s2.readEntries(0, 2))).toEqual(
             hexes([item('a').data, item('reg').data]),

@@ -59,7 +59,7 @@ describe('postgres storage', () => {
         const r = await pgQuery<{ version: number }>(
           `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
         );
-        expect(r.rows.map((x) => x.version)).toEqual([1]);
+        expect(r.rows.map((x) => x.version)).toEqual([1, 2]);
         // Opening again is a no-op and keeps the data.
         const again = await PostgresStorage.open({ connectionString: PG_URL, schema, poolMax: 2 });
         expect(await again.sequencedSize()).toBe(1);

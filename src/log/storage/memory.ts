@@ -19,6 +19,7 @@ import { sha256 } from '../../crypto/sha256.js';
 import {
   checkCommit,
   checkHash,
+  checkIndex,
   checkIntegratedSize,
   checkLease,
   checkRange,
@@ -51,6 +52,8 @@ export type MemoryOp =
   | 'treeState'
   | 'readTiles'
   | 'commitIntegration'
+  | 'setPublished'
+  | 'published'
   | 'acquireLease'
   | 'releaseLease';
 
@@ -98,6 +101,7 @@ export class MemoryStorage implements LogStorage {
   private readonly keys = new Map<string, NodeKeyRecord>();
   private readonly tiles = new Map<string, Uint8Array>();
   private tree: TreeState = { size: 0, rootHash: EMPTY_ROOT };
+  private pub: { size: number; note: Uint8Array } | undefined;
   private lease: { owner: string; expiresAt: number } | undefined;
   private closed = false;
 
@@ -117,6 +121,8 @@ export class MemoryStorage implements LogStorage {
     treeState: 0,
     readTiles: 0,
     commitIntegration: 0,
+    setPublished: 0,
+    published: 0,
     acquireLease: 0,
     releaseLease: 0,
   };
@@ -251,6 +257,22 @@ export class MemoryStorage implements LogStorage {
         const d = this.tiles.get(`${t.level}/${t.index}`);
         return d ? plainBytes(d) : undefined;
       }),
+    );
+  }
+
+  async setPublished(size: number, note: Uint8Array): Promise<boolean> {
+    checkIndex('setPublished: size', size);
+    const copy = plainBytes(note);
+    return this.run('setPublished', () => {
+      if (this.pub !== undefined && size < this.pub.size) return false;
+      this.pub = { size, note: copy };
+      return true;
+    });
+  }
+
+  async published(): Promise<{ size: number; note: Uint8Array } | undefined> {
+    return this.run('published', () =>
+      this.pub === undefined ? undefined : { size: this.pub.size, note: plainBytes(this.pub.note) },
     );
   }
 

@@ -26,6 +26,7 @@ import { sha256 } from '../../crypto/sha256.js';
 import {
   checkCommit,
   checkHash,
+  checkIndex,
   checkIntegratedSize,
   checkLease,
   checkRange,
@@ -129,6 +130,16 @@ CREATE TABLE ${s}.lease (
 INSERT INTO ${s}.lease (id, owner, expires_at) VALUES (0, NULL, '-infinity');
 `,
   },
+  {
+    version: 2,
+    sql: (s) => `
+CREATE TABLE ${s}.published (
+  id   INTEGER PRIMARY KEY CHECK (id = 0),
+  size BIGINT NOT NULL,
+  note BYTEA NOT NULL
+);
+`,
+  },
 ];
 
 /** The latest schema version this code writes and understands. */
@@ -170,6 +181,11 @@ function sqlFor(s: string) {
       'ON CONFLICT (level, idx) DO UPDATE SET data = excluded.data ' +
       'WHERE length(excluded.data) >= length(t.data)',
     treeState: `SELECT size, root_hash, checkpoint FROM ${s}.tree_state WHERE id = 0`,
+    setPublished:
+      `INSERT INTO ${s}.published AS p (id, size, note) VALUES (0, $1, $2) ` +
+      'ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note ' +
+      'WHERE excluded.size >= p.size',
+    published: `SELECT size, note FROM ${s}.published WHERE id = 0`,
     casTree:
       `UPDATE ${s}.tree_state SET size = $1, root_hash = $2, checkpoint = $3 ` +
       'WHERE id = 0 AND size = $4',
@@ -470,6 +486,23 @@ export class PostgresStorage implements LogStorage {
     return this.guard('acquireLease', async () => {
       const r = await this.pool.query(this.sql.acquireLease, [owner, ttlMs]);
       return r.rowCount === 1;
+    });
+  }
+
+  async setPublished(size: number, note: Uint8Array): Promise<boolean> {
+    checkIndex('setPublished: size', size);
+    return this.guard('setPublished', async () => {
+      const r = await this.pool.query(this.sql.setPublished, [size, Buffer.from(note)]);
+      return r.rowCount === 1;
+    });
+  }
+
+  async published(): Promise<{ size: number; note: Uint8Array } | undefined> {
+    return this.guard('published', async () => {
+      const r = (await this.pool.query<{ size: string; note: Buffer }>(this.sql.published)).rows[0];
+      return r === undefined
+        ? undefined
+        : { size: toSafeIndex('published.size', r.size), note: plainBytes(r.note) };
     });
   }
 

@@ -30,6 +30,7 @@ import { sha256 } from '../../crypto/sha256.js';
 import {
   checkCommit,
   checkHash,
+  checkIndex,
   checkIntegratedSize,
   checkLease,
   checkRange,
@@ -69,7 +70,7 @@ export interface SqliteStorageOptions {
 }
 
 /** Schema version this code writes and understands (`PRAGMA user_version`). */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 const EMPTY_ROOT_HEX = toHex(sha256());
 
@@ -118,6 +119,15 @@ CREATE TABLE lease (
 INSERT INTO lease (id, owner, expires_at) VALUES (0, NULL, 0);
 `;
 
+/** Version 2: the published (possibly cosigned) checkpoint. */
+export const SQLITE_SCHEMA_V2 = `
+CREATE TABLE published (
+  id   INTEGER PRIMARY KEY CHECK (id = 0),
+  size INTEGER NOT NULL,
+  note BLOB NOT NULL
+);
+`;
+
 /**
  * The driver's statements. Exported for tests that check the read paths are index lookups
  * (EXPLAIN QUERY PLAN); not an API.
@@ -140,6 +150,11 @@ export const SQLITE_SQL = {
   readEntries: 'SELECT data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx',
   readLeaves: 'SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx',
   readTile: 'SELECT data FROM tiles WHERE level = ? AND idx = ?',
+  setPublished:
+    'INSERT INTO published (id, size, note) VALUES (0, ?, ?) ' +
+    'ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note ' +
+    'WHERE excluded.size >= published.size',
+  published: 'SELECT size, note FROM published WHERE id = 0',
   upsertTile:
     'INSERT INTO tiles (level, idx, data) VALUES (?, ?, ?) ON CONFLICT (level, idx) ' +
     'DO UPDATE SET data = excluded.data WHERE length(excluded.data) >= length(tiles.data)',
@@ -356,6 +371,20 @@ export class SqliteStorage implements LogStorage {
     return this.guard('commitIntegration', () => this.commitTx(oldSize, next, tiles));
   }
 
+  async setPublished(size: number, note: Uint8Array): Promise<boolean> {
+    checkIndex('setPublished: size', size);
+    return this.guard('setPublished', () => this.st.setPublished.run(size, note).changes === 1);
+  }
+
+  async published(): Promise<{ size: number; note: Uint8Array } | undefined> {
+    return this.guard('published', () => {
+      const r = this.st.published.get() as { size: number; note: Buffer } | undefined;
+      return r === undefined
+        ? undefined
+        : { size: toSafeIndex('published.size', r.size), note: plainBytes(r.note) };
+    });
+  }
+
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
     checkLease(owner, ttlMs);
     return this.guard('acquireLease', () => {
@@ -448,6 +477,7 @@ function migrate(db: Database.Database): void {
   if (version === SQLITE_SCHEMA_VERSION) return;
   db.transaction(() => {
     if (version < 1) db.exec(SQLITE_SCHEMA_V1);
+    if (version < 2) db.exec(SQLITE_SCHEMA_V2);
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
 }

@@ -115,6 +115,15 @@ export interface TreeStore {
     next: TreeState & { checkpoint: Uint8Array },
     tiles: readonly StoredTile[],
   ): Promise<boolean>;
+  /**
+   * Persists the checkpoint the log serves (with its witness cosignatures, when witnessed), so
+   * every front end and a restarted log serve it without asking the witnesses again. Stored only
+   * when `size` is at least the stored one's (at an equal size the note is replaced, so later
+   * cosignatures can be added). Resolves true when stored.
+   */
+  setPublished(size: number, note: Uint8Array): Promise<boolean>;
+  /** The stored published checkpoint, if any. */
+  published(): Promise<{ size: number; note: Uint8Array } | undefined>;
 }
 
 export interface LeaseStore {
