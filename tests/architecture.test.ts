@@ -12,7 +12,21 @@ const PURE_DIRS = [
   'src/merkle',
   'src/policy',
 ];
-const PURE_FILES = ['src/verifier/physics.ts', 'src/verifier/stats.ts', 'src/verifier/prng.ts'];
+const PURE_FILES = [
+  'src/verifier/physics.ts',
+  'src/verifier/stats.ts',
+  'src/verifier/prng.ts',
+  'src/verifier/evaluate.ts',
+  'src/verifier/decode.ts',
+  'src/verifier/timeline.ts',
+  'src/verifier/authenticity.ts',
+  'src/verifier/findings.ts',
+  'src/verifier/compact-range.ts',
+  'src/verifier/log-index.ts',
+  'src/verifier/bundle.ts',
+  'src/verifier/report.ts',
+  'src/verifier/errors.ts',
+];
 const FORBIDDEN = [
   /^node:(fs|fs\/promises|net|http|https|http2|child_process|dgram|worker_threads)$/,
   /^(fs|net|http|https|child_process)$/,

@@ -12,6 +12,7 @@ import {
   registrationSchema,
   usageSchema,
 } from '../src/schemas.js';
+import { evidenceBundleSchema, verdictSchema } from '../src/verdict.js';
 
 const SCHEMAS: Record<string, z.ZodType> = {
   envelope: envelopeSchema,
@@ -20,6 +21,8 @@ const SCHEMAS: Record<string, z.ZodType> = {
   pause: pauseSchema,
   usage: usageSchema,
   meter: meterSchema,
+  verdict: verdictSchema,
+  'evidence-bundle': evidenceBundleSchema,
 };
 
 /** File name (relative to protocol/schemas/) → file content, in a fixed order. */

@@ -43,3 +43,4 @@ export {
   parseTime,
   TIME_PATTERN,
 } from './time.js';
+export * from './verdict.js';

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isVPauseError } from '../core/errors.js';
+import { registerDemo } from './demo.js';
 import { CliExit } from './exit.js';
 import { registerKeygen } from './keygen.js';
 import { registerLab } from './lab.js';
@@ -11,6 +12,8 @@ import { registerLog } from './log.js';
 import { registerMeter } from './meter.js';
 import { registerMonitor } from './monitor.js';
 import { registerNode } from './node.js';
+import { registerVerifier } from './verifier.js';
+import { registerVerify } from './verify.js';
 import { registerWitness } from './witness.js';
 
 export function buildProgram(): Command {
@@ -23,9 +26,12 @@ export function buildProgram(): Command {
   registerLog(program);
   registerWitness(program);
   registerMonitor(program);
+  registerVerify(program);
+  registerVerifier(program);
   registerLab(program);
   registerNode(program);
   registerMeter(program);
+  registerDemo(program);
   return program;
 }
 

@@ -1,0 +1,326 @@
+/**
+ * bench:verify — the time `vpause verify` takes over N ≥ 200,000 logged statements, next to the
+ * time the raw signature checks alone would take on all cores (N ÷ raw Ed25519 verifications/s,
+ * measured in the same run with worker threads: bench/raw-verify.ts). Target: ≤ 1.25×.
+ *
+ * The log: one lab with 100 nodes reporting every 5 minutes for about a week (N usage reports),
+ * a facility meter, registrations, inventory and pause; every statement really signed. It is
+ * written straight into a SQLite log directory (the storage API and `integrate`, as the log's
+ * integrator does, in bigger chunks; cached in bench/out/ between runs) with a checkpoint signed
+ * by the log key and cosigned by a witness, and served by the real log server in its own process
+ * (`vpause log serve`). The verifier then does everything `vpause verify` does, from an empty
+ * cache: fetch and verify the checkpoint, read every entry bundle, hash the tree and compare
+ * roots, decode every entry, check every signature (worker threads), and run the seven checks.
+ *
+ * Usage: npm run bench:verify [-- --entries 200000 --runs 2]
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeStatement, PAYLOAD_TYPE, payloadHash, ZERO_HASH } from '../protocol/src/index.js';
+import { formatTime } from '../protocol/src/time.js';
+import { toHex, utf8 } from '../src/core/bytes.js';
+import { sha256 } from '../src/crypto/sha256.js';
+import { openStorage } from '../src/log/storage/index.js';
+import { tileSummaries } from '../src/log/tile-tree.js';
+import { hashLeaf } from '../src/merkle/rfc9162.js';
+import { integrate } from '../src/merkle/tiles.js';
+import { parseVPausePolicy } from '../src/policy/vpause-policy.js';
+import { signCheckpoint } from '../src/tlog/checkpoint.js';
+import { signCosignature } from '../src/tlog/cosignature.js';
+import { xoshiro128 } from '../src/verifier/prng.js';
+import { verifyPause } from '../src/verifier/verify.js';
+import { startVpause } from '../tests/helpers/proc.js';
+import { testKey } from '../tests/helpers/world.js';
+import { rawVerifyRate } from './raw-verify.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const WANT = Number(args.get('entries') ?? 200_000);
+const RUNS = Number(args.get('runs') ?? 2);
+const NODES = 100;
+const INTERVAL = 300;
+const INTERVALS = Math.ceil((WANT - NODES - 2) / (NODES + 1));
+const T0 = Date.UTC(2026, 10, 27) / 1000;
+const LAB = 'lab-a.example';
+const OUT = join(process.cwd(), 'bench', 'out', `verify-${WANT}`);
+
+const logKey = testKey('bench.example/log');
+const witness = testKey('witness.bench.example', true);
+const root = testKey(`${LAB}/root`);
+const meterKey = testKey('meter.f1.bench.example');
+const nodeKeys = Array.from({ length: NODES }, (_, i) => testKey(`${LAB}/node/f1/c1/n${i}`));
+
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+
+/** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
+function cpuOf(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** Raw verifications/s over all cores, and the CPU seconds one verification costs. */
+async function raw(): Promise<{ cores: number; perSecond: number; cpuPerVerify: number }> {
+  const c0 = cpuNow();
+  const r = await rawVerifyRate(3000, 620);
+  const cpu = cpuNow() - c0;
+  return { ...r, cpuPerVerify: cpu / (r.perSecond * 3) };
+}
+
+/** Every statement of the bench log, in log order. */
+function* statements(): Generator<Uint8Array> {
+  for (let i = 0; i < NODES; i++) {
+    yield makeStatement(
+      PAYLOAD_TYPE.registration,
+      {
+        v: 1,
+        lab: LAB,
+        action: 'add',
+        role: 'node',
+        key: nodeKeys[i]!.vkey,
+        facility: 'f1',
+        cluster: 'c1',
+        node: `n${i}`,
+        time: formatTime(T0 - 3600),
+      },
+      root.signer,
+    ).entry;
+  }
+  yield makeStatement(
+    PAYLOAD_TYPE.inventory,
+    {
+      v: 1,
+      lab: LAB,
+      time: formatTime(T0 - 3600),
+      nodes: nodeKeys.map((_, i) => ({
+        facility: 'f1',
+        cluster: 'c1',
+        node: `n${i}`,
+        gpus: 8,
+        model: 'H100-SXM',
+      })),
+    },
+    root.signer,
+  ).entry;
+  yield makeStatement(
+    PAYLOAD_TYPE.pause,
+    {
+      v: 1,
+      lab: LAB,
+      id: 'pause-1',
+      start: formatTime(T0),
+      end: null,
+      scope: ['*'],
+      limits: { maxFlopPerDay: 1e21, allowedWorkloads: ['idle', 'inference', 'maintenance'] },
+      reporting: { intervalSeconds: INTERVAL, maxDelaySeconds: 900 },
+    },
+    root.signer,
+  ).entry;
+  const prev = nodeKeys.map(() => ZERO_HASH);
+  let meterPrev = ZERO_HASH;
+  let counter = 0;
+  const rng = xoshiro128(42);
+  for (let k = 0; k < INTERVALS; k++) {
+    const start = T0 + k * INTERVAL;
+    for (let i = 0; i < NODES; i++) {
+      const s = makeStatement(
+        PAYLOAD_TYPE.usage,
+        {
+          v: 1,
+          lab: LAB,
+          facility: 'f1',
+          cluster: 'c1',
+          node: `n${i}`,
+          seq: k,
+          prev: prev[i]!,
+          start: formatTime(start),
+          end: formatTime(start + INTERVAL),
+          gpus: 8,
+          gpuSeconds: 2400,
+          energyJ: 168_000,
+          tensorActive: 0,
+          flop: 0,
+          workload: 'idle',
+          bodyHash: toHex(sha256(utf8(`body ${i} ${k}`))),
+          samples: { count: 2400, root: toHex(sha256(utf8(`samples ${i} ${k}`))) },
+        },
+        nodeKeys[i]!.signer,
+      );
+      prev[i] = payloadHash(Buffer.from(s.envelope.payload, 'base64'));
+      yield s.entry;
+    }
+    const energyJ = Math.round(
+      (1.25 * NODES * 168_000 + 150_000 * INTERVAL) * (1 + 0.01 * rng.nextNormal()),
+    );
+    counter += energyJ;
+    const m = makeStatement(
+      PAYLOAD_TYPE.meter,
+      {
+        v: 1,
+        facility: 'f1',
+        meter: 'm1',
+        seq: k,
+        prev: meterPrev,
+        start: formatTime(start),
+        end: formatTime(start + INTERVAL),
+        energyJ,
+        counterJ: counter,
+      },
+      meterKey.signer,
+    );
+    meterPrev = payloadHash(Buffer.from(m.envelope.payload, 'base64'));
+    yield m.entry;
+  }
+}
+
+/** Builds (once) the log directory: entries, tiles, and a cosigned checkpoint. */
+async function buildLog(): Promise<number> {
+  const done = join(OUT, 'complete');
+  const data = join(OUT, 'data');
+  if (existsSync(done)) {
+    const st = await openStorage({ data });
+    try {
+      return (await st.treeState()).size;
+    } finally {
+      await st.close();
+    }
+  }
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(data, { recursive: true });
+  const t0 = performance.now();
+  const st = await openStorage({ data });
+  try {
+    let batch: { leafHash: Uint8Array; data: Uint8Array }[] = [];
+    let n = 0;
+    for (const e of statements()) {
+      batch.push({ leafHash: hashLeaf(e), data: e });
+      if (batch.length === 20_000) {
+        await st.sequence(batch);
+        n += batch.length;
+        batch = [];
+        process.stdout.write(`  (signed and stored ${fmt(n)} statements)\r`);
+      }
+    }
+    if (batch.length > 0) await st.sequence(batch);
+    const size = await st.sequencedSize();
+    let state = await st.treeState();
+    while (state.size < size) {
+      const k = Math.min(1 << 18, size - state.size);
+      const leaves = await st.readLeafHashes(state.size, k);
+      const r = await integrate(state.size, leaves, (ids) => st.readTiles(ids));
+      let note = signCheckpoint(
+        { origin: logKey.signer.name, size: r.size, rootHash: r.rootHash, extensions: [] },
+        logKey.signer,
+      );
+      // The witness cosigns before every report's deadline (the synthetic reports are on time).
+      note += signCosignature(note.slice(0, note.indexOf('\n\n') + 1), witness.signer, T0 + 600);
+      if (
+        !(await st.commitIntegration(
+          state.size,
+          { size: r.size, rootHash: r.rootHash, checkpoint: utf8(note) },
+          [...r.tiles, ...tileSummaries(r.tiles)],
+        ))
+      ) {
+        throw new Error('bulk integration lost a race');
+      }
+      state = await st.treeState();
+    }
+    writeFileSync(done, `${size}\n`);
+    console.log(
+      `(log of ${fmt(size)} statements built in ${fmt((performance.now() - t0) / 1000)} s)`,
+    );
+    return size;
+  } finally {
+    await st.close();
+  }
+}
+
+async function main() {
+  console.log(
+    `bench:verify on ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, Node ${process.version}`,
+  );
+  const size = await buildLog();
+  const dir = mkdtempSync(join(tmpdir(), 'vpause-bench-verify-'));
+  writeFileSync(join(dir, 'log.key'), `${logKey.privateKey}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'ADMIT.txt'), `lab ${root.vkey}\nmeter f1 ${meterKey.vkey}\n`);
+  const p = startVpause(
+    [
+      'log',
+      'serve',
+      '--data',
+      join(OUT, 'data'),
+      '--listen',
+      '127.0.0.1:0',
+      '--key',
+      join(dir, 'log.key'),
+      '--admit',
+      join(dir, 'ADMIT.txt'),
+    ],
+    { VPAUSE_LOG: 'error' },
+  );
+  const url = (await p.waitFor(/log listening on (http:\/\/\S+)/, 600_000))[1]!;
+  const policy = parseVPausePolicy(
+    [
+      `log ${logKey.vkey} ${url}`,
+      `witness w0 ${witness.vkey}`,
+      'quorum w0',
+      `lab ${root.vkey}`,
+      'facility f1 pue 1.1 1.4 baseline-w 150000 meter-sigma 0.01',
+      `meter f1 ${meterKey.vkey}`,
+      'alpha 0.001',
+      '',
+    ].join('\n'),
+  );
+  try {
+    for (let run = 1; run <= RUNS; run++) {
+      // The machine may be shared: measure the raw rate right before and right after, and
+      // compare with their mean; CPU seconds are reported too (less sensitive to other load).
+      const before = await raw();
+      const server0 = cpuOf(p.child.pid);
+      const cpu0 = cpuNow();
+      const t0 = performance.now();
+      const r = await verifyPause({
+        policy,
+        logUrl: url,
+        question: { lab: LAB, pause: 'pause-1', to: formatTime(T0 + INTERVALS * INTERVAL) },
+        asOf: T0 + INTERVALS * INTERVAL + 3600,
+      });
+      const secs = (performance.now() - t0) / 1000;
+      const cpu = cpuNow() - cpu0;
+      const serverCpu = cpuOf(p.child.pid) - server0;
+      const after = await raw();
+      if (r.verdict.verdict !== 'compliant') {
+        throw new Error(
+          `the bench log should verify as compliant: ${JSON.stringify(r.verdict.findings.slice(0, 2))}`,
+        );
+      }
+      const rate = (before.perSecond + after.perSecond) / 2;
+      const rawSecs = size / rate;
+      const rawCpu = (size * (before.cpuPerVerify + after.cpuPerVerify)) / 2;
+      console.log(
+        `run ${run}: verified ${fmt(size)} statements in ${secs.toFixed(2)} s, verdict ${r.verdict.verdict}; ` +
+          `raw Ed25519 on ${before.cores} cores ${fmt(before.perSecond)}/s before, ${fmt(after.perSecond)}/s after → ` +
+          `N ÷ raw = ${rawSecs.toFixed(2)} s; ratio ${(secs / rawSecs).toFixed(2)}× (target ≤ 1.25×)`,
+      );
+      console.log(
+        `        CPU: verifier ${cpu.toFixed(1)} s + log server ${serverCpu.toFixed(1)} s, against ${rawCpu.toFixed(1)} s for the ` +
+          `raw verifications alone (verifier ${(cpu / rawCpu).toFixed(2)}×, with the server ${((cpu + serverCpu) / rawCpu).toFixed(2)}×)`,
+      );
+    }
+  } finally {
+    await p.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

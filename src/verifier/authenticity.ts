@@ -1,0 +1,200 @@
+/**
+ * Check 1, authenticity (DESIGN §6; protocol/SPEC.md rule 20). The verifier trusts the log's
+ * admission for nothing: it re-derives who may sign what from its own policy and from the
+ * registrations in the log.
+ *
+ * - Lab statements (registration, inventory, pause) of lab L: signed by a policy lab key named
+ *   exactly `L/root`.
+ * - A usage report of L for node f/c/n: signed by a key that L's root key registered (`add`) for
+ *   exactly f/c/n, in a registration logged before the report, with registration `time` ≤ the
+ *   report's `start`; a `revoke` of that key for that node (wherever it is logged) withdraws it
+ *   for every report whose `end` is after the revocation `time`.
+ * - A meter reading for facility F: signed by a meter key the policy lists for F.
+ *
+ * Signatures follow the signed-note rule: signatures naming keys the verifier does not trust
+ * are ignored; one naming a trusted key that does not verify makes the statement a forgery
+ * (`bad-signature`), whatever the other signatures say. Pure: no I/O.
+ */
+import { labOfRootKeyName } from '../../protocol/src/statements.js';
+import { parseTime } from '../../protocol/src/time.js';
+import { keyIdString, parseVerifierKey, type VerifierKey } from '../note/keys.js';
+import type { VPausePolicy } from '../policy/vpause-policy.js';
+import {
+  type MeterRecord,
+  nodeId,
+  type RegistrationRecord,
+  type StatementRecord,
+  signatureOutcome,
+  type UsageRecord,
+} from './log-index.js';
+
+/** Why a statement is not authentic. */
+export type Inauthentic = {
+  code: 'bad-signature' | 'unregistered-key' | 'revoked-key';
+  reason: string;
+  /** the registrations the conclusion rests on */
+  registrations: RegistrationRecord[];
+};
+
+export type Authenticity =
+  | { ok: true; registration?: RegistrationRecord }
+  | ({ ok: false } & Inauthentic);
+
+/**
+ * Checks a statement against a set of trusted keys under the signed-note rule: `bad-signature`
+ * when a signature naming one of them fails, `unregistered-key` when none is named, else the keys
+ * whose signatures verified.
+ */
+export function signedBy(
+  r: StatementRecord,
+  keys: readonly VerifierKey[],
+):
+  | { ok: true; keys: VerifierKey[] }
+  | { ok: false; code: 'bad-signature' | 'unregistered-key'; reason: string } {
+  const named = new Set(r.signatures.map((s) => s.keyid));
+  const valid: VerifierKey[] = [];
+  let any = false;
+  for (const k of keys) {
+    if (!named.has(keyIdString(k))) continue;
+    any = true;
+    const o = signatureOutcome(r, k);
+    if (o === 'invalid') {
+      return {
+        ok: false,
+        code: 'bad-signature',
+        reason: `the signature by ${keyIdString(k)} does not verify`,
+      };
+    }
+    if (o === 'valid') valid.push(k);
+  }
+  if (!any || valid.length === 0) {
+    return {
+      ok: false,
+      code: 'unregistered-key',
+      reason: 'not signed by any key the verifier trusts for it',
+    };
+  }
+  return { ok: true, keys: valid };
+}
+
+interface KeyEvent {
+  rec: RegistrationRecord;
+  key: VerifierKey;
+  node: string;
+  action: 'add' | 'revoke';
+  time: number;
+}
+
+/** The node-key table of one lab, re-derived from its authentic registrations. */
+export class KeyTable {
+  private readonly byKeyid = new Map<string, KeyEvent[]>();
+
+  /** @param registrations authentic registrations of the lab, in log order */
+  constructor(registrations: readonly RegistrationRecord[]) {
+    for (const rec of registrations) {
+      const p = rec.payload;
+      let key: VerifierKey;
+      try {
+        key = parseVerifierKey(p.key);
+      } catch {
+        continue; // the schema already refuses such keys; nothing to register
+      }
+      const e: KeyEvent = { rec, key, node: nodeId(p), action: p.action, time: parseTime(p.time) };
+      const id = keyIdString(key);
+      const list = this.byKeyid.get(id);
+      if (list === undefined) this.byKeyid.set(id, [e]);
+      else list.push(e);
+    }
+  }
+
+  /** Rule 20.2 for one usage report. */
+  check(u: UsageRecord, node = nodeId(u.payload)): Authenticity {
+    const p = u.payload;
+    const start = u.t0 ?? parseTime(p.start);
+    const end = u.t1 ?? parseTime(p.end);
+    // Registered keys the envelope names, grouped by key (nearly always one).
+    const candidates = new Map<string, { key: VerifierKey; events: KeyEvent[] }>();
+    for (const s of u.signatures) {
+      const events = this.byKeyid.get(s.keyid);
+      if (events === undefined) continue;
+      for (const e of events) {
+        const c = candidates.get(e.key.vkey);
+        if (c === undefined) candidates.set(e.key.vkey, { key: e.key, events: [e] });
+        else c.events.push(e);
+      }
+    }
+    let revoked: Inauthentic | undefined;
+    let unregistered: Inauthentic | undefined;
+    for (const { key, events } of candidates.values()) {
+      const o = signatureOutcome(u, key);
+      if (o === 'invalid') {
+        return {
+          ok: false,
+          code: 'bad-signature',
+          reason: `the signature by ${keyIdString(key)} does not verify`,
+          registrations: events.map((e) => e.rec),
+        };
+      }
+    }
+    for (const { key, events } of candidates.values()) {
+      if (signatureOutcome(u, key) !== 'valid') continue;
+      let adds: KeyEvent[] = [];
+      for (const e of events) {
+        if (e.action === 'add' && e.node === node && e.rec.index < u.index && e.time <= start) {
+          adds = adds.length === 0 ? [e] : [...adds, e];
+        }
+      }
+      if (adds.length === 0) {
+        const forNode = events.filter((e) => e.action === 'add' && e.node === node);
+        let reason: string;
+        if (forNode.length === 0) {
+          const other = events.find((e) => e.action === 'add');
+          reason =
+            other === undefined
+              ? `key ${keyIdString(key)} was never added`
+              : `key ${keyIdString(key)} is registered for ${other.node}, not ${node}`;
+        } else if (forNode.every((e) => e.rec.index > u.index)) {
+          reason = `key ${keyIdString(key)} was registered at log index ${forNode[0]!.rec.index}, after the report`;
+        } else {
+          reason = `key ${keyIdString(key)} is registered from ${forNode[0]!.rec.payload.time}, after the report's start ${p.start}`;
+        }
+        unregistered ??= {
+          code: 'unregistered-key',
+          reason,
+          registrations: events.map((e) => e.rec),
+        };
+        continue;
+      }
+      const revokes = events.filter(
+        (e) => e.action === 'revoke' && e.node === node && e.time < end,
+      );
+      if (revokes.length > 0) {
+        revoked ??= {
+          code: 'revoked-key',
+          reason: `key ${keyIdString(key)} was revoked from ${revokes[0]!.rec.payload.time}, before the report's end ${p.end}`,
+          registrations: [...adds, ...revokes].map((e) => e.rec),
+        };
+        continue;
+      }
+      return { ok: true, registration: adds[0]!.rec };
+    }
+    const fail = revoked ?? unregistered!;
+    return { ok: false, ...fail };
+  }
+}
+
+/** The policy's root keys of a lab: lab keys named exactly `<lab>/root` (the lab identity rule). */
+export function labRootKeys(policy: VPausePolicy, lab: string): VerifierKey[] {
+  return policy.labs.filter((l) => labOfRootKeyName(l.key.name) === lab).map((l) => l.key);
+}
+
+/** The policy's meter keys of a facility. */
+export function meterKeys(policy: VPausePolicy, facility: string): VerifierKey[] {
+  return policy.meters.filter((m) => m.facility === facility).map((m) => m.key);
+}
+
+/** Rule 20.3 for one meter reading. */
+export function checkMeter(policy: VPausePolicy, m: MeterRecord): Authenticity {
+  const r = signedBy(m, meterKeys(policy, m.payload.facility));
+  return r.ok ? { ok: true } : { ok: false, code: r.code, reason: r.reason, registrations: [] };
+}
