@@ -4,6 +4,7 @@
  * with the committed files.
  */
 import { z } from 'zod';
+import { scenarioSchema } from '../src/scenario.js';
 import {
   envelopeSchema,
   inventorySchema,
@@ -23,6 +24,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   meter: meterSchema,
   verdict: verdictSchema,
   'evidence-bundle': evidenceBundleSchema,
+  scenario: scenarioSchema,
 };
 
 /** File name (relative to protocol/schemas/) → file content, in a fixed order. */

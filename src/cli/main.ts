@@ -12,6 +12,7 @@ import { registerLog } from './log.js';
 import { registerMeter } from './meter.js';
 import { registerMonitor } from './monitor.js';
 import { registerNode } from './node.js';
+import { registerSim } from './sim.js';
 import { registerVerifier } from './verifier.js';
 import { registerVerify } from './verify.js';
 import { registerWitness } from './witness.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerLab(program);
   registerNode(program);
   registerMeter(program);
+  registerSim(program);
   registerDemo(program);
   return program;
 }
