@@ -13,7 +13,7 @@
  * Fast mode: the same `evaluatePause` on an index built directly from the run's statements, with
  * each signature outcome set by construction (the simulator knows which key signed what) and
  * checkpoints observed with the witness times the run gives them. No signature is made or
- * checked, no Merkle tree is built: leaf hashes and roots are placeholders, so verdict fields
+ * checked, no Merkle tree is built: leaf hashes and roots are synthetic stand-ins, so verdict fields
  * that quote them (leaf hashes, checkpoint roots) differ from full mode; everything the results
  * use — verdicts, finding codes, subjects, detection bounds — is the same (tests/sim prove it).
  */
