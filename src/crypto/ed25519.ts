@@ -161,6 +161,20 @@ export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
  */
 export function assertAcceptablePublicKey(pub: Uint8Array): void {
   if (pub.length !== 32) throw new VPauseError('KEY_INVALID', 'public key must be 32 bytes');
+  // The point check costs about as much as a signature verification and its answer never
+  // changes, so keys already accepted are remembered (the log admits every usage report by
+  // parsing its node's registered vkey).
+  const memo = Buffer.from(pub.buffer, pub.byteOffset, 32).toString('latin1');
+  if (acceptedKeys.has(memo)) return;
+  checkPoint(pub);
+  if (acceptedKeys.size >= ACCEPTED_MAX) acceptedKeys.clear();
+  acceptedKeys.add(memo);
+}
+
+const acceptedKeys = new Set<string>();
+const ACCEPTED_MAX = 100_000;
+
+function checkPoint(pub: Uint8Array): void {
   let p: ed.Point;
   try {
     p = ed.Point.fromBytes(pub, false);
