@@ -13,6 +13,7 @@ import { VPauseError } from '../../core/errors.js';
 import type {
   KeyEvent,
   LogStorage,
+  NodeKeyRecord,
   SequenceItem,
   SequenceResult,
   StoredTile,
@@ -223,6 +224,37 @@ export function plainBytes(b: Uint8Array): Uint8Array {
  * BIGINT) to a number.
  * @throws {VPauseError<'STORAGE_CORRUPT'>} when it is not a non-negative safe integer
  */
+/** A node_keys row as the SQL drivers read it (BIGINT columns arrive as strings from pg). */
+export interface NodeKeyRow {
+  key_id: string;
+  vkey: string;
+  lab: string;
+  facility: string;
+  cluster: string;
+  node: string;
+  added_at: number | string;
+  revoked_at: number | string | null;
+  revoked_time: string | null;
+}
+
+/** The NodeKeyRecord of a node_keys row. @throws STORAGE_CORRUPT on an index out of range */
+export function nodeKeyFromRow(r: NodeKeyRow): NodeKeyRecord {
+  const rec: NodeKeyRecord = {
+    keyId: r.key_id,
+    vkey: r.vkey,
+    lab: r.lab,
+    facility: r.facility,
+    cluster: r.cluster,
+    node: r.node,
+    addedAt: toSafeIndex('node_keys.added_at', r.added_at),
+  };
+  if (r.revoked_at !== null) {
+    rec.revokedAt = toSafeIndex('node_keys.revoked_at', r.revoked_at);
+    rec.revokedTime = r.revoked_time ?? '';
+  }
+  return rec;
+}
+
 export function toSafeIndex(label: string, v: unknown): number {
   let n: number;
   if (typeof v === 'number') n = v;

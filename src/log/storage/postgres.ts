@@ -33,6 +33,8 @@ import {
   checkSequenceItems,
   checkTileId,
   claimKey,
+  type NodeKeyRow,
+  nodeKeyFromRow,
   plainBytes,
   planSequence,
   rangeEnd,
@@ -198,17 +200,7 @@ function sqlFor(s: string) {
 
 type Sql = ReturnType<typeof sqlFor>;
 
-interface KeyRow {
-  key_id: string;
-  vkey: string;
-  lab: string;
-  facility: string;
-  cluster: string;
-  node: string;
-  added_at: string;
-  revoked_at: string | null;
-  revoked_time: string | null;
-}
+type KeyRow = NodeKeyRow;
 
 export class PostgresStorage implements LogStorage {
   readonly driver = 'postgres';
@@ -392,20 +384,7 @@ export class PostgresStorage implements LogStorage {
     return this.guard('getNodeKey', async () => {
       const r = (await this.pool.query<KeyRow>(this.sql.getKey, [keyId])).rows[0];
       if (!r) return undefined;
-      const rec: NodeKeyRecord = {
-        keyId: r.key_id,
-        vkey: r.vkey,
-        lab: r.lab,
-        facility: r.facility,
-        cluster: r.cluster,
-        node: r.node,
-        addedAt: toSafeIndex('node_keys.added_at', r.added_at),
-      };
-      if (r.revoked_at !== null) {
-        rec.revokedAt = toSafeIndex('node_keys.revoked_at', r.revoked_at);
-        rec.revokedTime = r.revoked_time ?? '';
-      }
-      return rec;
+      return nodeKeyFromRow(r);
     });
   }
 

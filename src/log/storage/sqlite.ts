@@ -36,6 +36,8 @@ import {
   checkRange,
   checkSequenceItems,
   checkTileId,
+  type NodeKeyRow,
+  nodeKeyFromRow,
   plainBytes,
   planSequence,
   rangeEnd,
@@ -179,17 +181,7 @@ const SINGLE_COLUMN = [
 
 type Stmts = { [K in keyof typeof SQLITE_SQL]: Database.Statement };
 
-interface KeyRow {
-  key_id: string;
-  vkey: string;
-  lab: string;
-  facility: string;
-  cluster: string;
-  node: string;
-  added_at: number;
-  revoked_at: number | null;
-  revoked_time: string | null;
-}
+type KeyRow = NodeKeyRow;
 
 function isBusy(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
@@ -319,20 +311,7 @@ export class SqliteStorage implements LogStorage {
     return this.guard('getNodeKey', () => {
       const r = this.st.getKey.get(keyId) as KeyRow | undefined;
       if (!r) return undefined;
-      const rec: NodeKeyRecord = {
-        keyId: r.key_id,
-        vkey: r.vkey,
-        lab: r.lab,
-        facility: r.facility,
-        cluster: r.cluster,
-        node: r.node,
-        addedAt: toSafeIndex('node_keys.added_at', r.added_at),
-      };
-      if (r.revoked_at !== null) {
-        rec.revokedAt = toSafeIndex('node_keys.revoked_at', r.revoked_at);
-        rec.revokedTime = r.revoked_time ?? '';
-      }
-      return rec;
+      return nodeKeyFromRow(r);
     });
   }
 
