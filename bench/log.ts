@@ -11,7 +11,7 @@
  * Usage: npm run bench:log [-- --entries 10000000 --single 20000 --batch 60000]
  *        npm run bench:log -- --build-only 1   (only build or extend the cached trees)
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -21,8 +21,8 @@ import { tileSummaries } from '../src/log/tile-tree.js';
 import { hashLeaf } from '../src/merkle/rfc9162.js';
 import { integrate } from '../src/merkle/tiles.js';
 import { signCheckpoint } from '../src/tlog/checkpoint.js';
-import { startVpause } from '../tests/helpers/proc.js';
 import { TestLab, testKey } from '../tests/helpers/world.js';
+import { startLogProcess } from './log-proc.js';
 import { rawVerifyRate } from './raw-verify.js';
 
 const args = new Map<string, string>();
@@ -41,28 +41,8 @@ function fmt(n: number): string {
 
 const logKey = testKey('bench.example/log');
 
-async function startLogProc(data: string, admit: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'vpause-bench-'));
-  writeFileSync(join(dir, 'log.key'), `${logKey.privateKey}\n`, { mode: 0o600 });
-  writeFileSync(join(dir, 'ADMIT.txt'), admit);
-  const p = startVpause(
-    [
-      'log',
-      'serve',
-      '--data',
-      data,
-      '--listen',
-      '127.0.0.1:0',
-      '--key',
-      join(dir, 'log.key'),
-      '--admit',
-      join(dir, 'ADMIT.txt'),
-    ],
-    { VPAUSE_LOG: 'error' },
-  );
-  const url = (await p.waitFor(/log listening on (http:\/\/\S+)/, 600_000))[1]!;
-  return { p, url };
-}
+const startLogProc = (data: string, admit: string) =>
+  startLogProcess(data, logKey.privateKey, admit);
 
 async function rssOf(url: string): Promise<number> {
   const m = await (await fetch(`${url}/metrics`)).text();
@@ -181,7 +161,7 @@ async function main() {
     const dec = new TextDecoder();
     const s = await cannon({
       url: log.url,
-      connections: 64,
+      connections: Math.min(64, SINGLE),
       amount: SINGLE,
       requests: [
         {
@@ -208,7 +188,7 @@ async function main() {
     let j = 0;
     const b = await cannon({
       url: log.url,
-      connections: 4,
+      connections: Math.min(4, bodies.length),
       amount: bodies.length,
       timeout: 60,
       requests: [

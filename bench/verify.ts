@@ -14,8 +14,8 @@
  *
  * Usage: npm run bench:verify [-- --entries 200000 --runs 2]
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { makeStatement, PAYLOAD_TYPE, payloadHash, ZERO_HASH } from '../protocol/src/index.js';
 import { formatTime } from '../protocol/src/time.js';
@@ -30,8 +30,8 @@ import { signCheckpoint } from '../src/tlog/checkpoint.js';
 import { signCosignature } from '../src/tlog/cosignature.js';
 import { xoshiro128 } from '../src/verifier/prng.js';
 import { verifyPause } from '../src/verifier/verify.js';
-import { startVpause } from '../tests/helpers/proc.js';
 import { testKey } from '../tests/helpers/world.js';
+import { startLogProcess } from './log-proc.js';
 import { rawVerifyRate } from './raw-verify.js';
 
 const args = new Map<string, string>();
@@ -250,25 +250,11 @@ async function main() {
     `bench:verify on ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, Node ${process.version}`,
   );
   const size = await buildLog();
-  const dir = mkdtempSync(join(tmpdir(), 'vpause-bench-verify-'));
-  writeFileSync(join(dir, 'log.key'), `${logKey.privateKey}\n`, { mode: 0o600 });
-  writeFileSync(join(dir, 'ADMIT.txt'), `lab ${root.vkey}\nmeter f1 ${meterKey.vkey}\n`);
-  const p = startVpause(
-    [
-      'log',
-      'serve',
-      '--data',
-      join(OUT, 'data'),
-      '--listen',
-      '127.0.0.1:0',
-      '--key',
-      join(dir, 'log.key'),
-      '--admit',
-      join(dir, 'ADMIT.txt'),
-    ],
-    { VPAUSE_LOG: 'error' },
+  const { p, url, dir } = await startLogProcess(
+    join(OUT, 'data'),
+    logKey.privateKey,
+    `lab ${root.vkey}\nmeter f1 ${meterKey.vkey}\n`,
   );
-  const url = (await p.waitFor(/log listening on (http:\/\/\S+)/, 600_000))[1]!;
   const policy = parseVPausePolicy(
     [
       `log ${logKey.vkey} ${url}`,
