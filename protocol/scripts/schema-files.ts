@@ -13,7 +13,7 @@ import {
   registrationSchema,
   usageSchema,
 } from '../src/schemas.js';
-import { evidenceBundleSchema, verdictSchema } from '../src/verdict.js';
+import { evidenceBundleSchema, signedVerdictSchema, verdictSchema } from '../src/verdict.js';
 
 const SCHEMAS: Record<string, z.ZodType> = {
   envelope: envelopeSchema,
@@ -23,6 +23,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   usage: usageSchema,
   meter: meterSchema,
   verdict: verdictSchema,
+  'signed-verdict': signedVerdictSchema,
   'evidence-bundle': evidenceBundleSchema,
   scenario: scenarioSchema,
 };

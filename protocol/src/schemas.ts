@@ -309,7 +309,8 @@ export type Payload = PayloadOf<PayloadType>;
 // ---------------------------------------------------------------------------------------------
 // DSSE envelope
 
-const signature = z.strictObject({
+/** One DSSE signature: the signer's key name + hex key ID, and the base64 signature. */
+export const envelopeSignatureSchema = z.strictObject({
   keyid: z.string().regex(new RegExp(KEYID_PATTERN)).describe('signer key name + hex key ID'),
   sig: z.string().max(1368).regex(new RegExp(BASE64_PATTERN)).describe('base64 signature'),
 });
@@ -329,7 +330,7 @@ export const envelopeFrameSchema = z
   .strictObject({
     payloadType: z.string().min(1).max(128),
     payload: z.string().max(65_535),
-    signatures: z.array(signature).max(MAX_SIGNATURES),
+    signatures: z.array(envelopeSignatureSchema).max(MAX_SIGNATURES),
   })
   .superRefine(uniqueKeyids);
 
@@ -342,7 +343,7 @@ export const envelopeSchema = z
       .max(65_535)
       .regex(new RegExp(BASE64_PATTERN))
       .describe('base64 of the JCS-encoded payload'),
-    signatures: z.array(signature).min(1).max(MAX_SIGNATURES),
+    signatures: z.array(envelopeSignatureSchema).min(1).max(MAX_SIGNATURES),
   })
   .superRefine(uniqueKeyids)
   .meta({

@@ -8,7 +8,14 @@
  * `info` findings never change the verdict. docs/verifier.md describes each code.
  */
 import { z } from 'zod';
-import { HASH_PATTERN, ID_PATTERN, LAB_PATTERN } from './schemas.js';
+import {
+  BASE64_PATTERN,
+  envelopeSignatureSchema,
+  HASH_PATTERN,
+  ID_PATTERN,
+  LAB_PATTERN,
+  MAX_SIGNATURES,
+} from './schemas.js';
 import { TIME_PATTERN } from './time.js';
 
 /** Finding codes (closed set) in the order the checks of DESIGN §6 run. */
@@ -241,3 +248,35 @@ export const evidenceBundleSchema = z
 
 export type BundleAudit = z.infer<typeof bundleAuditSchema>;
 export type EvidenceBundle = z.infer<typeof evidenceBundleSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Signed verdict
+
+/** The DSSE payloadType of a verdict signed by a verifier key (DESIGN §1). */
+export const VERDICT_PAYLOAD_TYPE = 'application/vnd.vpause.verdict+json';
+
+/** Largest signed verdict payload accepted, in bytes (a verdict lists at most a few MB). */
+export const MAX_SIGNED_VERDICT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A verdict signed by the verifier: a DSSE v1 envelope whose payload is the JCS encoding of a
+ * {@link verdictSchema} verdict, signed over PAE(payloadType, payload) with the verifier key.
+ * Unlike a log entry it has no 64 KiB limit and is never logged: it is what a verifier hands
+ * out, so that a verdict quoted elsewhere can be traced to the verifier that reached it.
+ */
+export const signedVerdictSchema = z
+  .strictObject({
+    payloadType: z.literal(VERDICT_PAYLOAD_TYPE),
+    payload: z
+      .string()
+      .max(Math.ceil(MAX_SIGNED_VERDICT_BYTES / 3) * 4)
+      .regex(new RegExp(BASE64_PATTERN))
+      .describe('base64 of the JCS-encoded verdict'),
+    signatures: z.array(envelopeSignatureSchema).min(1).max(MAX_SIGNATURES),
+  })
+  .meta({
+    title: 'vpause signed verdict',
+    description: 'DSSE v1 envelope of a verdict, signed by the verifier key',
+  });
+
+export type SignedVerdict = z.infer<typeof signedVerdictSchema>;

@@ -8,7 +8,7 @@ import { startVerifier } from '../verifier/service.js';
 import { policyLogUrl } from '../verifier/verify.js';
 import { CliExit } from './exit.js';
 import { parseListen, runUntilSignal } from './serve-util.js';
-import { defaultCacheDir, loadPolicy } from './verify.js';
+import { defaultCacheDir, loadPolicy, readSigner } from './verify.js';
 
 export function registerVerifier(program: Command): void {
   const verifier = program.command('verifier').description('the verifier service');
@@ -35,6 +35,10 @@ export function registerVerifier(program: Command): void {
         const interval = Number(o.interval);
         if (!(interval > 0)) throw new CliExit(2, '--interval must be a positive number');
         const { host, port } = parseListen(o.listen);
+        const signer =
+          policy.verifierKeyPath === undefined
+            ? undefined
+            : await readSigner(policy.verifierKeyPath, o.policy!);
         const v = await startVerifier({
           policy,
           logUrl,
@@ -43,6 +47,7 @@ export function registerVerifier(program: Command): void {
           cacheDir: o.cache ?? defaultCacheDir(),
           pollIntervalMs: interval * 1000,
           logger: createLogger('vpause-verifier'),
+          ...(signer !== undefined ? { signer } : {}),
         });
         process.stdout.write(`verifier listening on ${v.url}\n`);
         await runUntilSignal(() => v.close());

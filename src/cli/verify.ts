@@ -11,12 +11,18 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isTime, parseTime } from '../../protocol/src/time.js';
 import type { Verdict } from '../../protocol/src/verdict.js';
-import { parsePrivateKey, type SignerKey } from '../note/keys.js';
+import {
+  parsePrivateKey,
+  parseVerifierKey,
+  type SignerKey,
+  type VerifierKey,
+} from '../note/keys.js';
 import { parseVPausePolicy, type VPausePolicy } from '../policy/vpause-policy.js';
 import { checkBundle } from '../verifier/bundle.js';
 import { VerifierError } from '../verifier/errors.js';
 import type { Question } from '../verifier/evaluate.js';
 import { EXIT_COULD_NOT_RUN, EXIT_STATUS, formatVerdict } from '../verifier/report.js';
+import { openSignedVerdict, signVerdict } from '../verifier/signed-verdict.js';
 import { policyLogUrl, verifyPause } from '../verifier/verify.js';
 import { CliExit } from './exit.js';
 
@@ -86,7 +92,8 @@ function couldNotRun(cmd: Command): Command {
   });
 }
 
-async function readSigner(path: string, policyPath: string): Promise<SignerKey> {
+/** Reads the policy's verifier key (its path is relative to the policy file). */
+export async function readSigner(path: string, policyPath: string): Promise<SignerKey> {
   const p = resolve(dirname(policyPath), path);
   try {
     return parsePrivateKey(await readFile(p, 'utf8'));
@@ -108,6 +115,7 @@ interface VerifyOpts {
   asOf?: string;
   json: boolean;
   bundle?: string;
+  signed?: string;
   audit?: string;
   nodeUrl: string[];
   cache?: string;
@@ -152,6 +160,13 @@ async function runVerify(o: VerifyOpts): Promise<void> {
       nodeUrl: (n) => urls.get(n),
     };
   }
+  let signer: SignerKey | undefined;
+  if (o.signed !== undefined) {
+    if (policy.verifierKeyPath === undefined) {
+      throw new CliExit(EXIT_COULD_NOT_RUN, '--signed needs a verifier-key line in the policy');
+    }
+    signer = await readSigner(policy.verifierKeyPath, o.policy!);
+  }
   let threads: number | undefined;
   if (o.threads !== undefined) {
     threads = Number(o.threads);
@@ -178,7 +193,59 @@ async function runVerify(o: VerifyOpts): Promise<void> {
       );
     }
   }
+  if (o.signed !== undefined && signer !== undefined) {
+    await writeOut(
+      o.signed,
+      `${JSON.stringify(signVerdict(result.verdict, signer))}\n`,
+      'signed verdict',
+    );
+  }
   finish(result.verdict, o.json);
+}
+
+async function writeOut(path: string, text: string, what: string): Promise<void> {
+  try {
+    await writeFile(path, text);
+  } catch (e) {
+    throw new CliExit(
+      EXIT_COULD_NOT_RUN,
+      `cannot write the ${what} ${path}: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** A verifier key given as a vkey or as a file holding one. */
+async function readVerifierKey(v: string | undefined): Promise<VerifierKey> {
+  if (v === undefined || v === '') throw new CliExit(EXIT_COULD_NOT_RUN, '--key is required');
+  let text = v;
+  if (!v.includes('+')) {
+    try {
+      text = (await readFile(v, 'utf8')).trim();
+    } catch (e) {
+      throw new CliExit(EXIT_COULD_NOT_RUN, `cannot read the key ${v}: ${(e as Error).message}`);
+    }
+  }
+  try {
+    return parseVerifierKey(text);
+  } catch (e) {
+    throw new CliExit(EXIT_COULD_NOT_RUN, `not a verifier key: ${(e as Error).message}`);
+  }
+}
+
+async function runVerifyVerdict(file: string, o: { key?: string; json: boolean }): Promise<void> {
+  const keys = [await readVerifierKey(o.key)];
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new CliExit(
+      EXIT_COULD_NOT_RUN,
+      `cannot read the signed verdict ${file}: ${(e as Error).message}`,
+    );
+  }
+  const { verdict, signedBy } = openSignedVerdict(doc, keys);
+  if (!o.json) process.stdout.write(`signed by ${signedBy.join(', ')}\n`);
+  finish(verdict, o.json);
 }
 
 async function runVerifyBundle(file: string, o: { policy?: string; json: boolean }): Promise<void> {
@@ -222,6 +289,10 @@ export function registerVerify(program: Command): void {
       .option('--json', 'print the verdict JSON', false)
       .option('--bundle <file>', 'write the evidence bundle to this file')
       .option(
+        '--signed <file>',
+        'also write the verdict signed with the verifier key (policy verifier-key line)',
+      )
+      .option(
         '--audit <n>',
         'audit N random reports of the window (needs verifier-key and --node-url)',
       )
@@ -259,6 +330,24 @@ export function registerVerify(program: Command): void {
           ? 'invalid bundle'
           : 'could not check';
       throw new CliExit(EXIT_COULD_NOT_RUN, `${prefix}: ${reason(e)}`);
+    }
+  });
+
+  couldNotRun(
+    program
+      .command('verify-verdict')
+      .description(
+        'check a verdict signed by a verifier (verify --signed) and print it (exit status as verify)',
+      )
+      .argument('<file>', 'the signed verdict (DSSE envelope)')
+      .option('--key <vkey>', "the verifier's key: a vkey, or a file holding one")
+      .option('--json', 'print the verdict JSON', false),
+  ).action(async (file: string, o: { key?: string; json: boolean }) => {
+    try {
+      await runVerifyVerdict(file, o);
+    } catch (e) {
+      if (e instanceof CliExit) throw e;
+      throw new CliExit(EXIT_COULD_NOT_RUN, `invalid signed verdict: ${reason(e)}`);
     }
   });
 }

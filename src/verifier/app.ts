@@ -3,7 +3,10 @@
  *
  *   GET  /v1/labs                              labs of the policy and the pauses they declared
  *   GET  /v1/labs/{lab}/pauses/{id}/verdict    the verdict over the pause's default window
+ *   GET  /v1/labs/{lab}/pauses/{id}/verdict/signed   the same, signed with the verifier key
  *   POST /v1/verify                            an ad hoc question {lab, pause, from?, to?}
+ *   POST /v1/verify/signed                     the same, answered signed
+ *   GET  /v1/verifier-key                      the verifier key that signs verdicts (vkey)
  *   GET  /v1/alerts?since=&limit=              findings as they appeared
  *   GET  /healthz, /metrics, /openapi.json
  *
@@ -13,9 +16,10 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { TIME_PATTERN } from '../../protocol/src/time.js';
-import { findingSchema, verdictSchema } from '../../protocol/src/verdict.js';
+import { findingSchema, signedVerdictSchema, verdictSchema } from '../../protocol/src/verdict.js';
 import { isVPauseError } from '../core/errors.js';
 import { type Problem, problem, problemFromError, sendProblem } from '../http/problem.js';
+import { VerifierError } from './errors.js';
 import type { VerifierCore } from './service.js';
 
 const ProblemSchema = z
@@ -95,12 +99,49 @@ const verdictRoute = createRoute({
     404: problemResponse,
   },
 });
+const SignedVerdict = signedVerdictSchema;
+const signedVerdictRoute = createRoute({
+  method: 'get',
+  path: '/v1/labs/{lab}/pauses/{id}/verdict/signed',
+  request: { params: verdictRoute.request.params },
+  responses: {
+    200: {
+      content: { 'application/json': { schema: SignedVerdict } },
+      description: 'The verdict as a DSSE envelope signed by the verifier key',
+    },
+    404: problemResponse,
+  },
+});
+const verifierKeyRoute = createRoute({
+  method: 'get',
+  path: '/v1/verifier-key',
+  responses: {
+    200: {
+      content: { 'application/json': { schema: z.object({ vkey: z.string() }) } },
+      description: "The verifier key (C2SP vkey) that signs this service's verdicts",
+    },
+    404: problemResponse,
+  },
+});
 const verifyRoute = createRoute({
   method: 'post',
   path: '/v1/verify',
   request: { body: { content: { 'application/json': { schema: Question } }, required: true } },
   responses: {
     200: { content: { 'application/json': { schema: Verdict } }, description: 'The verdict' },
+    400: problemResponse,
+    404: problemResponse,
+  },
+});
+const verifySignedRoute = createRoute({
+  method: 'post',
+  path: '/v1/verify/signed',
+  request: verifyRoute.request,
+  responses: {
+    200: {
+      content: { 'application/json': { schema: SignedVerdict } },
+      description: 'The verdict as a DSSE envelope signed by the verifier key',
+    },
     400: problemResponse,
     404: problemResponse,
   },
@@ -140,6 +181,21 @@ function errorProblem(e: unknown): Problem {
   return problemFromError(e);
 }
 
+function questionOf(q: z.infer<typeof Question>): {
+  lab: string;
+  pause: string;
+  from?: string;
+  to?: string;
+} {
+  const question: { lab: string; pause: string; from?: string; to?: string } = {
+    lab: q.lab,
+    pause: q.pause,
+  };
+  if (q.from !== undefined) question.from = q.from;
+  if (q.to !== undefined) question.to = q.to;
+  return question;
+}
+
 /** The verifier's HTTP app around a {@link VerifierCore}. */
 export function createVerifierApp(core: VerifierCore): OpenAPIHono {
   const app = new OpenAPIHono({
@@ -162,16 +218,23 @@ export function createVerifierApp(core: VerifierCore): OpenAPIHono {
     const { lab, id } = c.req.valid('param');
     return c.json(core.verdict(lab, id), 200);
   });
-  app.openapi(verifyRoute, (c) => {
-    const q = c.req.valid('json');
-    const question: { lab: string; pause: string; from?: string; to?: string } = {
-      lab: q.lab,
-      pause: q.pause,
-    };
-    if (q.from !== undefined) question.from = q.from;
-    if (q.to !== undefined) question.to = q.to;
-    return c.json(core.evaluate(question).verdict, 200);
+  app.openapi(signedVerdictRoute, (c) => {
+    const { lab, id } = c.req.valid('param');
+    return c.json(core.signed(core.verdict(lab, id)), 200);
   });
+  app.openapi(verifierKeyRoute, (c) => {
+    const vkey = core.verifierKey();
+    if (vkey === undefined) {
+      throw new VerifierError('VERIFIER_KEY_MISSING', 'this verifier signs no verdicts');
+    }
+    return c.json({ vkey }, 200);
+  });
+  app.openapi(verifyRoute, (c) =>
+    c.json(core.evaluate(questionOf(c.req.valid('json'))).verdict, 200),
+  );
+  app.openapi(verifySignedRoute, (c) =>
+    c.json(core.signed(core.evaluate(questionOf(c.req.valid('json'))).verdict), 200),
+  );
   app.openapi(alertsRoute, (c) => {
     const { since, limit } = c.req.valid('query');
     const alerts = core.alerts(Number(since ?? 0), Number(limit ?? 1000));

@@ -7,6 +7,10 @@
  *   consistency do not verify
  * - SYNC_STATE_INVALID: the local cache does not match the log (another log, a corrupt file)
  * - AUDIT_UNAVAILABLE: --audit without a verifier key, or no node address for an audit
+ * - VERDICT_INVALID: a signed verdict that is not a canonical DSSE envelope of a valid verdict
+ * - VERDICT_SIGNATURE_INVALID: a signed verdict no trusted verifier key signed, or whose
+ *   signature by a trusted key does not verify
+ * - VERIFIER_KEY_MISSING: signing asked for, but the policy has no verifier-key line
  */
 import { VPauseError } from '../core/errors.js';
 
@@ -16,7 +20,10 @@ export type VerifierErrorCode =
   | 'POLICY_NO_LOG'
   | 'BUNDLE_INVALID'
   | 'SYNC_STATE_INVALID'
-  | 'AUDIT_UNAVAILABLE';
+  | 'AUDIT_UNAVAILABLE'
+  | 'VERDICT_INVALID'
+  | 'VERDICT_SIGNATURE_INVALID'
+  | 'VERIFIER_KEY_MISSING';
 
 export class VerifierError extends VPauseError<VerifierErrorCode> {
   constructor(code: VerifierErrorCode, message: string, options?: { cause?: unknown }) {

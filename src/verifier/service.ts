@@ -9,13 +9,16 @@ import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { labOfRootKeyName } from '../../protocol/src/statements.js';
 import { formatTime, parseTime } from '../../protocol/src/time.js';
-import type { Finding, Verdict } from '../../protocol/src/verdict.js';
+import type { Finding, SignedVerdict, Verdict } from '../../protocol/src/verdict.js';
 import { mountDashboard } from '../dashboard/index.js';
+import { type SignerKey, verifierKeyOf } from '../note/keys.js';
 import type { VPausePolicy } from '../policy/vpause-policy.js';
 import { silentLogger } from '../util/logger.js';
 import { createVerifierApp } from './app.js';
 import { labRootKeys, signedBy } from './authenticity.js';
+import { VerifierError } from './errors.js';
 import { type Evaluation, evaluatePause, type Question } from './evaluate.js';
+import { signVerdict } from './signed-verdict.js';
 import { LogFollower, type SyncReport } from './sync.js';
 
 export interface VerifierServiceConfig {
@@ -35,6 +38,8 @@ export interface VerifierServiceConfig {
   maxAlerts?: number;
   /** a directory of simulator reports (report.html) the dashboard links to */
   simReportsDir?: string;
+  /** the verifier key (policy `verifier-key`): verdicts are then also served signed */
+  signer?: SignerKey;
 }
 
 /** A finding as it appeared. */
@@ -243,6 +248,25 @@ export class VerifierCore {
   /** The verdict on a pause over its default window. @throws {VerifierError} PAUSE_NOT_FOUND */
   verdict(lab: string, pause: string): Verdict {
     return this.evaluate({ lab, pause }).verdict;
+  }
+
+  /** The verifier key's vkey, when the service has one. */
+  verifierKey(): string | undefined {
+    return this.cfg.signer === undefined ? undefined : verifierKeyOf(this.cfg.signer).vkey;
+  }
+
+  /**
+   * A verdict signed with the verifier key (./signed-verdict.ts).
+   * @throws {VerifierError} VERIFIER_KEY_MISSING when the service has no verifier key
+   */
+  signed(verdict: Verdict): SignedVerdict {
+    if (this.cfg.signer === undefined) {
+      throw new VerifierError(
+        'VERIFIER_KEY_MISSING',
+        'this verifier signs no verdicts (its policy has no verifier-key line)',
+      );
+    }
+    return signVerdict(verdict, this.cfg.signer);
   }
 
   /** Alerts after `since` (an alert id), oldest first, at most `limit`. */

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTime } from '../../protocol/src/time.js';
 import { runCli } from '../../src/cli/main.js';
 import { runVpause } from '../helpers/proc.js';
+import { testKey } from '../helpers/world.js';
 import { INTERVAL, LAB, MAX_DELAY, PAUSE, T0, World } from './world.js';
 
 const N = 12;
@@ -96,6 +97,51 @@ describe('vpause verify on an honest lab', () => {
     const v = JSON.parse(r.stdout);
     expect(v).toMatchObject({ verdict: 'compliant', lab: LAB, pause: PAUSE, findings: [] });
     expect(v.checkpoint.quorum).toBe(true);
+  }, 60_000);
+
+  it('writes a verdict signed with the policy verifier key, which verify-verdict checks', async () => {
+    const key = testKey('verifier.example/v1');
+    writeFileSync(join(ctx.dir, 'verifier.key'), `${key.privateKey}\n`);
+    writeFileSync(join(ctx.dir, 'verifier.vkey'), `${key.vkey}\n`);
+    const signedPolicy = join(ctx.dir, 'policy-signed.txt');
+    writeFileSync(signedPolicy, `${ctx.w.policyText}\nverifier-key verifier.key\n`);
+    const out = join(ctx.dir, 'verdict.dsse.json');
+    const r = await runVpause(
+      args(signedPolicy, join(ctx.dir, 'cache'), '--json', '--signed', out),
+    );
+    expect(r.code).toBe(0);
+    const check = await runVpause([
+      'verify-verdict',
+      out,
+      '--key',
+      join(ctx.dir, 'verifier.vkey'),
+      '--json',
+    ]);
+    expect(check.stderr).toBe('');
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout)).toEqual(JSON.parse(r.stdout));
+    const human = await runVpause(['verify-verdict', out, '--key', key.vkey]);
+    expect(human.stdout).toMatch(/^signed by verifier\.example\/v1\+[0-9a-f]{8}\+/);
+    expect(human.stdout).toMatch(/COMPLIANT/);
+    const wrong = await runVpause([
+      'verify-verdict',
+      out,
+      '--key',
+      testKey('other.example/v').vkey,
+    ]);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toMatch(
+      /^vpause: invalid signed verdict: .*VERDICT_SIGNATURE_INVALID.*\n$/,
+    );
+    expect(wrong.stdout).toBe('');
+  }, 60_000);
+
+  it('refuses --signed (exit 3, one line) when the policy has no verifier key', async () => {
+    const r = await runVpause(
+      args(ctx.policy, join(ctx.dir, 'cache'), '--signed', join(ctx.dir, 'never.json')),
+    );
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('vpause: --signed needs a verifier-key line in the policy\n');
   }, 60_000);
 
   it('exits 2 (inconclusive) for a first run that never saw the log grow: timeliness unknown', async () => {

@@ -6,9 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTime } from '../../protocol/src/time.js';
 import { verdictSchema } from '../../protocol/src/verdict.js';
+import { parseVerifierKey, verifierKeyOf } from '../../src/note/keys.js';
 import { type RunningVerifier, startVerifier } from '../../src/verifier/service.js';
+import { openSignedVerdict } from '../../src/verifier/signed-verdict.js';
 import { json } from '../helpers/log.js';
+import { testKey } from '../helpers/world.js';
 import { IDLE_J, INTERVAL, LAB, MAX_DELAY, PAUSE, T0, World } from './world.js';
+
+const verifierKey = testKey('verifier.example/v1');
 
 describe('the verifier service following a live log', () => {
   let w: World;
@@ -24,6 +29,7 @@ describe('the verifier service following a live log', () => {
       now: () => w.now * 1000,
       pollIntervalMs: 3_600_000, // the test drives the syncs
       threads: 0,
+      signer: verifierKey.signer,
       fetch: (input, init) => {
         logRequests++;
         return fetch(input, init);
@@ -112,6 +118,33 @@ describe('the verifier service following a live log', () => {
     expect(((await bad.json()) as { verdict: string }).verdict).toBe('violation');
   });
 
+  it('serves verdicts signed with its verifier key, which open to the unsigned verdict', async () => {
+    const key = await json(fetch(`${v.url}/v1/verifier-key`));
+    expect(key).toEqual({ vkey: verifierKey.vkey });
+    const plain = await json(fetch(`${v.url}/v1/labs/${LAB}/pauses/${PAUSE}/verdict`));
+    const signed = await json(fetch(`${v.url}/v1/labs/${LAB}/pauses/${PAUSE}/verdict/signed`));
+    const opened = openSignedVerdict(signed, [parseVerifierKey(key.vkey)]);
+    expect(opened.verdict).toEqual(plain);
+    expect(() => openSignedVerdict(signed, [parseVerifierKey(testKey('other/v').vkey)])).toThrow(
+      expect.objectContaining({ code: 'VERDICT_SIGNATURE_INVALID' }),
+    );
+    const q = { lab: LAB, pause: PAUSE, to: formatTime(T0 + 2 * INTERVAL) };
+    const post = (path: string) =>
+      json(
+        fetch(`${v.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(q),
+        }),
+      );
+    const adHoc = openSignedVerdict(
+      await post('/v1/verify/signed'),
+      [verifierKey.signer].map(verifierKeyOf),
+    );
+    expect(adHoc.verdict).toEqual(await post('/v1/verify'));
+    expect(adHoc.verdict.window.to).toBe(q.to);
+  });
+
   it('answers 404 problem+json for an unknown pause, 400 for a malformed question', async () => {
     const r = await fetch(`${v.url}/v1/labs/${LAB}/pauses/nope/verdict`);
     expect(r.status).toBe(404);
@@ -134,6 +167,9 @@ describe('the verifier service following a live log', () => {
         '/v1/labs/{lab}/pauses/{id}/verdict',
         '/v1/verify',
         '/v1/alerts',
+        '/v1/labs/{lab}/pauses/{id}/verdict/signed',
+        '/v1/verify/signed',
+        '/v1/verifier-key',
       ]),
     );
     const m = await (await fetch(`${v.url}/metrics`)).text();
@@ -143,4 +179,35 @@ describe('the verifier service following a live log', () => {
     expect(h.status).toBe(200);
     expect(await h.json()).toMatchObject({ ok: true, size: v.core.follower.size });
   });
+});
+
+describe('a verifier service without a verifier key', () => {
+  it('answers 404 VERIFIER_KEY_MISSING for signed verdicts and its key, and still answers verdicts', async () => {
+    const w = await World.start();
+    try {
+      await w.honest(0, 1);
+      const v = await startVerifier({
+        policy: w.policy,
+        logUrl: w.log.url,
+        host: '127.0.0.1',
+        port: 0,
+        now: () => w.now * 1000,
+        pollIntervalMs: 3_600_000,
+        threads: 0,
+      });
+      try {
+        for (const path of ['/v1/verifier-key', `/v1/labs/${LAB}/pauses/${PAUSE}/verdict/signed`]) {
+          const r = await fetch(`${v.url}${path}`);
+          expect(r.status).toBe(404);
+          expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
+          expect(((await r.json()) as { code: string }).code).toBe('VERIFIER_KEY_MISSING');
+        }
+        expect((await fetch(`${v.url}/v1/labs/${LAB}/pauses/${PAUSE}/verdict`)).status).toBe(200);
+      } finally {
+        await v.close();
+      }
+    } finally {
+      await w.close();
+    }
+  }, 60_000);
 });
