@@ -1,9 +1,35 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+/**
+ * node:crypto's one-shot `hash()` (Node ≥ 20.12): about a third cheaper than createHash for the
+ * 65-byte inputs of Merkle interior nodes, which proofs and integration compute by the million.
+ * Older Node 20 releases fall back to createHash.
+ */
+const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer })
+  .hash;
+
+function view(d: Buffer): Uint8Array {
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
 
 /** SHA-256 over the concatenation of the parts (node:crypto; no I/O). */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256');
+  if (oneShot !== undefined && parts.length === 1)
+    return view(oneShot('sha256', parts[0]!, 'buffer'));
+  const h = crypto.createHash('sha256');
   for (const p of parts) h.update(p);
-  const d = h.digest();
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  return view(h.digest());
+}
+
+const scratch = new Uint8Array(65);
+
+/** SHA-256(prefix || a || b) for one prefix byte and two 32-byte hashes (Merkle nodes). */
+export function sha256Pair(prefix: number, a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (oneShot === undefined || a.length !== 32 || b.length !== 32) {
+    return sha256(Uint8Array.of(prefix), a, b);
+  }
+  scratch[0] = prefix;
+  scratch.set(a, 1);
+  scratch.set(b, 33);
+  return view(oneShot('sha256', scratch, 'buffer'));
 }

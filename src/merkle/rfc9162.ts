@@ -17,7 +17,7 @@
  * Pure: no I/O.
  */
 import { bytesEqual } from '../core/bytes.js';
-import { sha256 } from '../crypto/sha256.js';
+import { sha256, sha256Pair } from '../crypto/sha256.js';
 import { merkleError } from './errors.js';
 import {
   bitCeil,
@@ -38,7 +38,6 @@ export type { MerkleError, MerkleErrorCode } from './errors.js';
 export const HASH_SIZE = HASH_BYTES;
 
 const LEAF_PREFIX = new Uint8Array([0x00]);
-const NODE_PREFIX = new Uint8Array([0x01]);
 const EMPTY_ROOT = sha256();
 
 // ---------------------------------------------------------------------------------------------
@@ -51,7 +50,7 @@ export function hashLeaf(data: Uint8Array): Uint8Array {
 
 /** The hash of an interior node: SHA-256(0x01 || left || right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(NODE_PREFIX, left, right);
+  return sha256Pair(0x01, left, right);
 }
 
 /** MTH({}) = SHA-256(""), the root of the empty tree. A fresh copy on each call. */
