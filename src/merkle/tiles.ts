@@ -214,11 +214,16 @@ export function encodeEntryBundle(entries: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Parses an entry bundle into its entries (copies). Refuses an empty bundle, a truncated
- * length or entry, and more than 256 entries; with `expectedCount`, any other count.
+ * Parses an entry bundle into its entries (copies; views of `data` with `views`). Refuses an
+ * empty bundle, a truncated length or entry, and more than 256 entries; with `expectedCount`,
+ * any other count.
  * @throws {MerkleError} ENTRY_BUNDLE_MALFORMED
  */
-export function parseEntryBundle(data: Uint8Array, expectedCount?: number): Uint8Array[] {
+export function parseEntryBundle(
+  data: Uint8Array,
+  expectedCount?: number,
+  opts: { views?: boolean } = {},
+): Uint8Array[] {
   if (!(data instanceof Uint8Array) || data.length === 0) {
     throw merkleError('ENTRY_BUNDLE_MALFORMED', 'an entry bundle is not empty');
   }
@@ -231,7 +236,9 @@ export function parseEntryBundle(data: Uint8Array, expectedCount?: number): Uint
     if (o + 2 > data.length) throw merkleError('ENTRY_BUNDLE_MALFORMED', 'truncated length');
     const len = (data[o]! << 8) | data[o + 1]!;
     if (o + 2 + len > data.length) throw merkleError('ENTRY_BUNDLE_MALFORMED', 'truncated entry');
-    out.push(data.slice(o + 2, o + 2 + len));
+    out.push(
+      opts.views === true ? data.subarray(o + 2, o + 2 + len) : data.slice(o + 2, o + 2 + len),
+    );
     o += 2 + len;
   }
   if (expectedCount !== undefined && out.length !== expectedCount) {

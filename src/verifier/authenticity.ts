@@ -85,9 +85,16 @@ interface KeyEvent {
   time: number;
 }
 
+/** The registration events of one key, among those sharing a keyid. */
+interface Candidate {
+  key: VerifierKey;
+  events: KeyEvent[];
+}
+
 /** The node-key table of one lab, re-derived from its authentic registrations. */
 export class KeyTable {
-  private readonly byKeyid = new Map<string, KeyEvent[]>();
+  /** by keyid: the keys with that keyid (nearly always one), each with its events in log order */
+  private readonly byKeyid = new Map<string, Candidate[]>();
 
   /** @param registrations authentic registrations of the lab, in log order */
   constructor(registrations: readonly RegistrationRecord[]) {
@@ -101,31 +108,41 @@ export class KeyTable {
       }
       const e: KeyEvent = { rec, key, node: nodeId(p), action: p.action, time: parseTime(p.time) };
       const id = keyIdString(key);
-      const list = this.byKeyid.get(id);
-      if (list === undefined) this.byKeyid.set(id, [e]);
-      else list.push(e);
+      let list = this.byKeyid.get(id);
+      if (list === undefined) {
+        list = [];
+        this.byKeyid.set(id, list);
+      }
+      const c = list.find((x) => x.key.vkey === key.vkey);
+      if (c === undefined) list.push({ key, events: [e] });
+      else c.events.push(e);
     }
   }
 
   /** Rule 20.2 for one usage report. */
   check(u: UsageRecord, node = nodeId(u.payload)): Authenticity {
+    // Registered keys the envelope names, grouped by key (nearly always one), in the order the
+    // signatures name them.
+    let candidates: readonly Candidate[];
+    if (u.signatures.length === 1) {
+      candidates = this.byKeyid.get(u.signatures[0]!.keyid) ?? [];
+    } else {
+      const byKey = new Map<string, Candidate>();
+      for (const s of u.signatures) {
+        for (const c of this.byKeyid.get(s.keyid) ?? []) {
+          const have = byKey.get(c.key.vkey);
+          if (have === undefined) byKey.set(c.key.vkey, { key: c.key, events: [...c.events] });
+          else have.events.push(...c.events);
+        }
+      }
+      candidates = [...byKey.values()];
+    }
     const p = u.payload;
     const start = u.t0 ?? parseTime(p.start);
     const end = u.t1 ?? parseTime(p.end);
-    // Registered keys the envelope names, grouped by key (nearly always one).
-    const candidates = new Map<string, { key: VerifierKey; events: KeyEvent[] }>();
-    for (const s of u.signatures) {
-      const events = this.byKeyid.get(s.keyid);
-      if (events === undefined) continue;
-      for (const e of events) {
-        const c = candidates.get(e.key.vkey);
-        if (c === undefined) candidates.set(e.key.vkey, { key: e.key, events: [e] });
-        else c.events.push(e);
-      }
-    }
     let revoked: Inauthentic | undefined;
     let unregistered: Inauthentic | undefined;
-    for (const { key, events } of candidates.values()) {
+    for (const { key, events } of candidates) {
       const o = signatureOutcome(u, key);
       if (o === 'invalid') {
         return {
@@ -136,15 +153,23 @@ export class KeyTable {
         };
       }
     }
-    for (const { key, events } of candidates.values()) {
+    for (const { key, events } of candidates) {
       if (signatureOutcome(u, key) !== 'valid') continue;
-      let adds: KeyEvent[] = [];
+      let adds: KeyEvent[] | undefined;
+      let revokes: KeyEvent[] | undefined;
       for (const e of events) {
-        if (e.action === 'add' && e.node === node && e.rec.index < u.index && e.time <= start) {
-          adds = adds.length === 0 ? [e] : [...adds, e];
+        if (e.node !== node) continue;
+        if (e.action === 'add') {
+          if (e.rec.index < u.index && e.time <= start) {
+            if (adds === undefined) adds = [e];
+            else adds.push(e);
+          }
+        } else if (e.action === 'revoke' && e.time < end) {
+          if (revokes === undefined) revokes = [e];
+          else revokes.push(e);
         }
       }
-      if (adds.length === 0) {
+      if (adds === undefined) {
         const forNode = events.filter((e) => e.action === 'add' && e.node === node);
         let reason: string;
         if (forNode.length === 0) {
@@ -165,10 +190,7 @@ export class KeyTable {
         };
         continue;
       }
-      const revokes = events.filter(
-        (e) => e.action === 'revoke' && e.node === node && e.time < end,
-      );
-      if (revokes.length > 0) {
+      if (revokes !== undefined) {
         revoked ??= {
           code: 'revoked-key',
           reason: `key ${keyIdString(key)} was revoked from ${revokes[0]!.rec.payload.time}, before the report's end ${p.end}`,

@@ -94,7 +94,21 @@ function hasKeys(o: Record<string, unknown>, keys: readonly string[]): boolean {
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isQuantity = (v: unknown): v is number =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const isId = (v: unknown): v is string => typeof v === 'string' && ID_RE.test(v);
+/**
+ * `re.test(v)` for a string, remembering the last few strings that passed (a log repeats its lab,
+ * facility and cluster names in every report).
+ */
+function passes(re: RegExp, seen: string[], v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  for (let i = 0; i < seen.length; i++) if (seen[i] === v) return true;
+  if (!re.test(v)) return false;
+  if (seen.length >= 8) seen.pop();
+  seen.unshift(v);
+  return true;
+}
+const idsSeen: string[] = [];
+const labsSeen: string[] = [];
+const isId = (v: unknown): v is string => passes(ID_RE, idsSeen, v);
 const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function digits(s: string, from: number, n: number): number {
@@ -164,8 +178,7 @@ function validUsage(p: Record<string, unknown>): boolean {
   if (
     !(
       p.v === 1 &&
-      typeof p.lab === 'string' &&
-      LAB_RE.test(p.lab) &&
+      passes(LAB_RE, labsSeen, p.lab) &&
       isId(p.facility) &&
       isId(p.cluster) &&
       isId(p.node) &&
@@ -218,9 +231,34 @@ function b64(s: string): Uint8Array | undefined {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** A vpause time (already validated) as POSIX seconds. */
+/** The last signature text decoded, and its bytes: the fast path decodes it, then the check. */
+let lastSig: { text: string; bytes: Uint8Array | undefined } = { text: '', bytes: undefined };
+
+/** `b64` of a signature, reusing the last answer for the same text. */
+function sigBytes(s: string): Uint8Array | undefined {
+  if (lastSig.text !== s) lastSig = { text: s, bytes: b64(s) };
+  return lastSig.bytes;
+}
+
+/**
+ * A vpause time (already validated) as POSIX seconds: from its digits (days from the civil date,
+ * proleptic Gregorian), which costs far less than `Date.parse`; anything not shaped
+ * `YYYY-MM-DDTHH:MM:SSZ` goes to `Date.parse`.
+ */
 export function seconds(time: string): number {
-  return Date.parse(time) / 1000;
+  if (!isTimeFast(time)) return Date.parse(time) / 1000;
+  let y = digits(time, 0, 4);
+  const m = digits(time, 5, 2);
+  const d = digits(time, 8, 2);
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146_097 + doe - 719_468;
+  return (
+    days * 86_400 + digits(time, 11, 2) * 3600 + digits(time, 14, 2) * 60 + digits(time, 17, 2)
+  );
 }
 
 const PREFIX = '{"payload":"';
@@ -289,11 +327,14 @@ function decodeFast(entry: Uint8Array): DecodedStatement | undefined {
   if (payload.length > 65_535 || signatures.length < 1 || signatures.length > MAX_SIGNATURES) {
     return undefined;
   }
-  const seen = new Set<string>();
-  for (const s of signatures) {
-    if (!KEYID_RE.test(s.keyid) || seen.has(s.keyid)) return undefined;
-    seen.add(s.keyid);
-    if (s.sig.length > 1368 || !B64_RE.test(s.sig)) return undefined;
+  for (let i = 0; i < signatures.length; i++) {
+    const s = signatures[i]!;
+    if (!KEYID_RE.test(s.keyid)) return undefined;
+    for (let j = 0; j < i; j++) if (signatures[j]!.keyid === s.keyid) return undefined;
+    // Canonical base64 (what a valid signature is) always has the syntax; test the rest.
+    if (s.sig.length > 1368 || (sigBytes(s.sig) === undefined && !B64_RE.test(s.sig))) {
+      return undefined;
+    }
   }
   const payloadBytes = b64(payload);
   if (payloadBytes === undefined) return undefined;
@@ -361,7 +402,7 @@ export function checkSignature(
   if (key.type !== 0x01) return 'absent';
   const s = d.signatures.find((x) => x.keyid === keyid);
   if (s === undefined) return 'absent';
-  const sig = b64(s.sig);
+  const sig = sigBytes(s.sig);
   if (sig === undefined) return 'invalid';
   return verifyEd25519(key.publicKey, paeOf(d.payloadType, d.payloadBytes), sig)
     ? 'valid'

@@ -24,7 +24,11 @@ import {
   auditChallengeSchema,
   auditResponseSchema,
 } from '../../nodes/daemon/audit/protocol.js';
-import type { InventoryPayload, UsagePayload } from '../../protocol/src/schemas.js';
+import {
+  type InventoryPayload,
+  PAYLOAD_TYPE,
+  type UsagePayload,
+} from '../../protocol/src/schemas.js';
 import { ZERO_HASH } from '../../protocol/src/statements.js';
 import { formatTime, isTime, parseTime } from '../../protocol/src/time.js';
 import {
@@ -249,6 +253,9 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   let expectedTotal = 0;
   for (const inv of invForInterval)
     expectedTotal += inv === undefined ? 0 : expectedOf.get(inv)!.length;
+  /** the node ids of `expectedOf`, computed once per inventory */
+  const expectedIds = new Map<InventoryRecord, string[]>();
+  for (const [inv, nodes] of expectedOf) expectedIds.set(inv, nodes.map(nodeId));
   if (expectedTotal > MAX_EXPECTED_REPORTS) {
     throw new VerifierError(
       'QUESTION_INVALID',
@@ -347,7 +354,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   for (const v of views) {
     if (!v.scoped) continue;
     for (const r of v.authentic) {
-      if (inRange(r)) fs.use(r);
+      if (inRange(r)) fs.useOne(r);
       if (inWindow(r)) windowReports.push(r);
     }
   }
@@ -411,7 +418,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
         continue;
       }
       const prevs = s === 0 ? undefined : bySeq.get(s - 1);
-      fs.use(...here); // read by the chain check, so part of the evidence
+      fs.useAll(here); // read by the chain check, so part of the evidence
       for (const r of here) {
         if (s === 0) {
           if (r.payload.prev !== ZERO_HASH) {
@@ -423,7 +430,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
           continue;
         }
         if (prevs === undefined) continue; // a gap, reported above
-        fs.use(...prevs);
+        fs.useAll(prevs);
         if (!prevs.some((x) => x.payloadHash === r.payload.prev)) {
           fs.add(
             'chain-break',
@@ -448,8 +455,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     const inv = invForInterval[k];
     if (inv === undefined) return;
     const due = iv.end + maxDelay <= asOf;
-    for (const n of expectedOf.get(inv)!) {
-      const id = nodeId(n);
+    for (const id of expectedIds.get(inv)!) {
       expectedNodes.add(id);
       const got = byId.get(id)?.aligned.get(iv.start);
       if (got !== undefined && got.length > 0) {
@@ -610,7 +616,11 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   const facilities = [...scopeFacilities].sort(cmp);
   const unmetered: string[] = [];
   const checked: { facility: string; result: PhysicsResult; intervals: number }[] = [];
-  const plans: { facility: string; rows: PhysicsInterval[]; cited: Map<number, Cited[]> }[] = [];
+  const plans: {
+    facility: string;
+    rows: PhysicsInterval[];
+    cited: Map<number, StatementRecord[]>;
+  }[] = [];
   let meterReadings = 0;
   for (const f of facilities) {
     const params = policy.facilities.get(f);
@@ -642,7 +652,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
         continue;
       }
       for (const k of a.keys) keysSeen.add(k.vkey);
-      fs.use(m); // which feeds and keys report is itself evidence
+      fs.useOne(m); // which feeds and keys report is itself evidence
       if (seen.has(m.payloadHash)) continue;
       seen.add(m.payloadHash);
       meterReadings++;
@@ -662,55 +672,63 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     }
     const silentKeys = mkeys.filter((k) => !keysSeen.has(k.key.vkey));
     const rows: PhysicsInterval[] = [];
-    const cited = new Map<number, Cited[]>();
+    const cited = new Map<number, StatementRecord[]>();
     const meterMissing: number[] = [];
     // Spread each report's and each reading's energy over the intervals it overlaps (pro rata),
     // in one pass over the statements.
     const nI = intervals.length;
     const gpuAt = new Float64Array(nI);
-    const citedAt: Cited[][] = intervals.map(() => []);
+    // The statements of each interval: reports cited as 'report', readings as 'meter'.
+    const citedAt: StatementRecord[][] = intervals.map(() => []);
+    // Each statement's share of each interval it overlaps, in one pass (no closure per statement).
     const spread = (
       r: StatementRecord,
       energyJ: number,
-      add: (k: number, share: number, o: number) => void,
+      into: Float64Array,
+      covered?: Float64Array,
     ) => {
       const ts = timed(r);
       const k0 = Math.max(0, Math.floor((ts.t0 - S) / I) - kFirst);
       const k1 = Math.min(nI - 1, Math.ceil((ts.t1 - S) / I) - 1 - kFirst);
       for (let k = k0; k <= k1; k++) {
         const o = overlapOf(ts.t0, ts.t1, intervals[k]!);
-        if (o > 0) add(k, (energyJ * o) / (ts.t1 - ts.t0), o);
+        if (o > 0) {
+          into[k]! += (energyJ * o) / (ts.t1 - ts.t0);
+          if (covered !== undefined) covered[k]! += o;
+          citedAt[k]!.push(r);
+        }
       }
     };
     for (const v of views) {
       if (v.facility !== f) continue;
-      for (const r of v.authentic) {
-        spread(r, r.payload.energyJ, (k, share) => {
-          gpuAt[k]! += share;
-          citedAt[k]!.push([r, 'report']);
-        });
-      }
+      for (const r of v.authentic) spread(r, r.payload.energyJ, gpuAt);
     }
     const meterAt = new Float64Array(nI);
     const complete = new Array<boolean>(nI).fill(feeds.size > 0 && silentKeys.length === 0);
     for (const readings of feeds.values()) {
       const covered = new Float64Array(nI);
-      for (const m of readings) {
-        spread(m, m.payload.energyJ, (k, share, o) => {
-          meterAt[k]! += share;
-          covered[k]! += o;
-          citedAt[k]!.push([m, 'meter']);
-        });
-      }
+      for (const m of readings) spread(m, m.payload.energyJ, meterAt, covered);
       for (let k = 0; k < nI; k++) if (covered[k] !== I) complete[k] = false;
     }
+    // The views of the nodes expected at f, per inventory (computed once each).
+    const expectedAt = new Map<InventoryRecord, (NodeView | undefined)[]>();
     intervals.forEach((iv, k) => {
       const inv = invForInterval[k];
-      const expectedHere =
-        inv === undefined ? [] : expectedOf.get(inv)!.filter((n) => n.facility === f);
+      let expectedHere: (NodeView | undefined)[] = [];
+      if (inv !== undefined) {
+        let e = expectedAt.get(inv);
+        if (e === undefined) {
+          e = expectedOf
+            .get(inv)!
+            .filter((n) => n.facility === f)
+            .map((n) => byId.get(nodeId(n)));
+          expectedAt.set(inv, e);
+        }
+        expectedHere = e;
+      }
       // Every expected node at f must have reported the interval (a missing report is a
       // finding of its own; the interval cannot be balanced).
-      if (expectedHere.some((n) => !byId.get(nodeId(n))?.aligned.get(iv.start)?.length)) return;
+      if (expectedHere.some((v) => !v?.aligned.get(iv.start)?.length)) return;
       if (!complete[k]) {
         meterMissing.push(iv.start);
         return;
@@ -755,7 +773,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       facility: params,
       alpha,
     });
-    for (const c of plan.cited.values()) for (const [r] of c) fs.use(r);
+    for (const c of plan.cited.values()) fs.useAll(c);
     checked.push({ facility: plan.facility, result, intervals: plan.rows.length });
     const d = result.detection;
     detections.push({
@@ -778,7 +796,11 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       // Cite the statements of the intervals with the largest standardised residuals.
       const top = [...result.perInterval].sort((a, b) => b.z - a.z).slice(0, 5);
       const cited: Cited[] = [];
-      for (const row of top) cited.push(...(plan.cited.get(row.index) ?? []));
+      for (const row of top) {
+        for (const r of plan.cited.get(row.index) ?? []) {
+          cited.push([r, r.payloadType === PAYLOAD_TYPE.meter ? 'meter' : 'report']);
+        }
+      }
       const b = result.balance;
       const alarmRow =
         result.alarmAt !== undefined ? result.perInterval[result.alarmAt] : undefined;

@@ -29,15 +29,47 @@ export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+const MAX_BIT_INDEX = 2 ** 26;
+
 /** Collects findings and the statements the evaluation used. */
 export class FindingSet {
   private readonly list: Finding[] = [];
   /** every statement the evaluation read or cited, by leaf index */
   readonly used = new Map<number, StatementRecord>();
+  /**
+   * Leaf indexes below 2^26 already in `used`, one bit each: most statements are used several
+   * times, and a bit costs less than a map lookup. (An evaluation has one record per index.)
+   */
+  private bits = new Uint8Array(0);
 
   /** Records statements as used without citing them. */
   use(...records: readonly (StatementRecord | undefined)[]): void {
-    for (const r of records) if (r !== undefined) this.used.set(r.index, r);
+    for (const r of records) if (r !== undefined) this.useOne(r);
+  }
+
+  /** Records one statement as used. */
+  useOne(r: StatementRecord): void {
+    const i = r.index;
+    if (i >= MAX_BIT_INDEX) {
+      this.used.set(i, r);
+      return;
+    }
+    const byte = i >>> 3;
+    const bit = 1 << (i & 7);
+    if (byte < this.bits.length) {
+      if ((this.bits[byte]! & bit) !== 0) return;
+    } else {
+      const grown = new Uint8Array(Math.max(byte + 1, this.bits.length * 2, 1024));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[byte]! |= bit;
+    this.used.set(i, r);
+  }
+
+  /** Records every statement of a list as used. */
+  useAll(records: readonly StatementRecord[]): void {
+    for (const r of records) this.useOne(r);
   }
 
   add(
@@ -54,7 +86,7 @@ export class FindingSet {
     const items: EvidenceItem[] = [];
     const sorted = [...(opts.evidence ?? [])].sort((a, b) => a[0].index - b[0].index);
     for (const [r, role] of sorted) {
-      this.use(r);
+      this.useOne(r);
       if (seen.has(r.index)) continue;
       seen.add(r.index);
       items.push({ index: r.index, leafHash: r.leafHash, role });

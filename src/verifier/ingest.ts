@@ -15,7 +15,6 @@ import { hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { PAYLOAD_TYPE, type RegistrationPayload } from '../../protocol/src/schemas.js';
-import { rootFromLeafHashes } from '../merkle/rfc9162.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
 import { keyIdString, parseVerifierKey, type VerifierKey } from '../note/keys.js';
 import { checkSignature, decodeEntry } from './decode.js';
@@ -80,12 +79,49 @@ export class KeyRing {
   }
 }
 
-const LEAF_PREFIX = Buffer.from([0]);
-
 /** The entries of an input (bundle parts are parsed and checked for their width). */
 export function entriesOf(input: IngestInput): Uint8Array[] {
   if ('entries' in input) return [...input.entries];
   return parseEntryBundle(input.bundle, input.width).slice(input.skip, input.skip + input.count);
+}
+
+/** Views of the entries of an input (no copies: the caller must not change the bytes meanwhile). */
+function entryViews(input: IngestInput): readonly Uint8Array[] {
+  if ('entries' in input) return input.entries;
+  return parseEntryBundle(input.bundle, input.width, { views: true }).slice(
+    input.skip,
+    input.skip + input.count,
+  );
+}
+
+/** A scratch buffer for the inputs of leaf and node hashes (one thread uses it at a time). */
+let scratch = new Uint8Array(1 + 65_536);
+const NODE_INPUT = new Uint8Array(65);
+NODE_INPUT[0] = 1;
+
+/** The RFC 9162 leaf hash of `entry`, written at `out[at…at+32)`. */
+function leafHashInto(entry: Uint8Array, out: Uint8Array, at: number): void {
+  if (scratch.length < entry.length + 1) scratch = new Uint8Array(entry.length + 1);
+  scratch[0] = 0;
+  scratch.set(entry, 1);
+  out.set(hash('sha256', scratch.subarray(0, entry.length + 1), 'buffer'), at);
+}
+
+/**
+ * The RFC 9162 root over 2^k packed leaf hashes (`leaf` holds 32·2^k bytes): the root of a
+ * full aligned tile, without an array of hashes per level.
+ */
+export function perfectRoot(leaf: Uint8Array): Uint8Array {
+  let n = leaf.length / 32;
+  const level = leaf.slice();
+  while (n > 1) {
+    for (let i = 0; i < n; i += 2) {
+      NODE_INPUT.set(level.subarray(i * 32, i * 32 + 64), 1);
+      level.set(hash('sha256', NODE_INPUT, 'buffer'), (i / 2) * 32);
+    }
+    n /= 2;
+  }
+  return level.slice(0, 32);
 }
 
 /**
@@ -94,17 +130,17 @@ export function entriesOf(input: IngestInput): Uint8Array[] {
  * @throws {MerkleError} ENTRY_BUNDLE_MALFORMED for a bundle that does not parse
  */
 export function decodeRun(ring: KeyRing, input: IngestInput): IngestedBatch {
-  const entries = entriesOf(input);
+  const entries = entryViews(input);
   const start = input.start;
   const leaf = new Uint8Array(entries.length * 32);
+  const leafBuf = Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
   const records: (StatementRecord | UndecodableEntry)[] = [];
   const newKeys: string[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
-    const lh = hash('sha256', Buffer.concat([LEAF_PREFIX, entry]), 'buffer');
-    leaf.set(lh, i * 32);
+    leafHashInto(entry, leaf, i * 32);
     const index = start + i;
-    const leafHash = lh.toString('hex');
+    const leafHash = leafBuf.toString('hex', i * 32, i * 32 + 32);
     let d: ReturnType<typeof decodeEntry>;
     try {
       d = decodeEntry(entry);
@@ -119,7 +155,9 @@ export function decodeRun(ring: KeyRing, input: IngestInput): IngestedBatch {
     const valid: string[] = [];
     const invalid: string[] = [];
     for (const s of d.signatures) {
-      for (const k of ring.get(s.keyid) ?? []) {
+      const keys = ring.get(s.keyid);
+      if (keys === undefined) continue;
+      for (const k of keys) {
         const o = checkSignature(d, k, s.keyid);
         if (o === 'valid') valid.push(k.vkey);
         else if (o === 'invalid') invalid.push(k.vkey);
@@ -128,11 +166,7 @@ export function decodeRun(ring: KeyRing, input: IngestInput): IngestedBatch {
     records.push(toRecord(index, leafHash, d, valid, invalid));
   }
   const out: IngestedBatch = { start, count: entries.length, leaf, records, newKeys };
-  if (start % TILE_WIDTH === 0 && entries.length === TILE_WIDTH) {
-    const leaves: Uint8Array[] = [];
-    for (let i = 0; i < TILE_WIDTH; i++) leaves.push(leaf.subarray(i * 32, i * 32 + 32));
-    out.subtree = rootFromLeafHashes(leaves);
-  }
+  if (start % TILE_WIDTH === 0 && entries.length === TILE_WIDTH) out.subtree = perfectRoot(leaf);
   return out;
 }
 

@@ -121,6 +121,27 @@ describe('sqlite storage', () => {
     });
   });
 
+  it('reads ranges longer than one query reads, byte for byte, each read a copy of its own', async () => {
+    const s = await SqliteStorage.open({ dir });
+    try {
+      const items = Array.from({ length: 2600 }, (_, i) => item(`${i}`.repeat(1 + (i % 7))));
+      await s.sequence(items);
+      const hex = (xs: readonly Uint8Array[]) => xs.map((x) => Buffer.from(x).toString('hex'));
+      expect(hex(await s.readEntries(0, 5000))).toEqual(hex(items.map((x) => x.data)));
+      expect(hex(await s.readEntries(1000, 1100))).toEqual(
+        hex(items.slice(1000, 2100).map((x) => x.data)),
+      );
+      expect(hex(await s.readEntries(2047, 2))).toEqual(
+        hex(items.slice(2047, 2049).map((x) => x.data)),
+      );
+      const a = await s.readEntries(10, 3);
+      a[1]!.fill(0);
+      expect(hex(await s.readEntries(10, 3))).toEqual(hex(items.slice(10, 13).map((x) => x.data)));
+    } finally {
+      await s.close();
+    }
+  });
+
   it('refuses a database written by a newer schema version with STORAGE_SCHEMA', async () => {
     const s = await SqliteStorage.open({ dir });
     await s.close();

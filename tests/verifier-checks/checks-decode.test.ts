@@ -11,9 +11,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pae } from '../../protocol/src/dsse.js';
 import { makeStatement, PAYLOAD_TYPE, parseEntry, payloadHash } from '../../protocol/src/index.js';
-import { formatTime, isTime } from '../../protocol/src/time.js';
+import { formatTime, isTime, parseTime } from '../../protocol/src/time.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
-import { checkSignature, decodeEntry, isTimeFast, paeOf } from '../../src/verifier/decode.js';
+import {
+  checkSignature,
+  decodeEntry,
+  isTimeFast,
+  paeOf,
+  seconds,
+} from '../../src/verifier/decode.js';
 import { testKey } from '../helpers/world.js';
 
 type Outcome =
@@ -241,6 +247,33 @@ describe('the fast time check', () => {
       '2026-04-31T00:00:00Z',
     ]) {
       expect(isTimeFast(t)).toBe(isTime(t));
+    }
+  });
+});
+
+describe('times as seconds', () => {
+  it('equal parseTime and Date.parse on every representable time and the calendar edges', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -62_167_219_200, max: 253_402_300_799 }), (s) => {
+        const t = formatTime(s);
+        expect(seconds(t)).toBe(s);
+        expect(seconds(t)).toBe(parseTime(t));
+        expect(seconds(t)).toBe(Date.parse(t) / 1000);
+      }),
+      { numRuns: 5000, seed: 3 },
+    );
+    for (const t of [
+      '0000-01-01T00:00:00Z',
+      '0000-02-29T23:59:59Z',
+      '0000-03-01T00:00:00Z',
+      '1600-02-29T12:00:00Z',
+      '1969-12-31T23:59:59Z',
+      '1970-01-01T00:00:00Z',
+      '2000-02-29T00:00:00Z',
+      '2100-03-01T00:00:00Z',
+      '9999-12-31T23:59:59Z',
+    ]) {
+      expect(seconds(t)).toBe(parseTime(t));
     }
   });
 });

@@ -219,6 +219,21 @@ export function plainBytes(b: Uint8Array): Uint8Array {
   return new Uint8Array(b);
 }
 
+/** Plain copies of `parts`, as views of one new buffer (one allocation instead of one each). */
+export function plainCopies(parts: readonly Uint8Array[]): Uint8Array[] {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const buf = new Uint8Array(total);
+  const out: Uint8Array[] = [];
+  let o = 0;
+  for (const p of parts) {
+    buf.set(p, o);
+    out.push(buf.subarray(o, o + p.length));
+    o += p.length;
+  }
+  return out;
+}
+
 /**
  * Converts a stored integer (a JS number, a bigint, or the decimal string `pg` returns for
  * BIGINT) to a number.

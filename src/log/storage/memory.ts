@@ -27,6 +27,7 @@ import {
   checkTileId,
   claimKey,
   plainBytes,
+  plainCopies,
   planSequence,
   rangeEnd,
   storageError,
@@ -215,7 +216,7 @@ export class MemoryStorage implements LogStorage {
   async readEntries(start: number, count: number): Promise<Uint8Array[]> {
     checkRange('readEntries', start, count);
     return this.run('readEntries', () =>
-      this.entries.slice(start, rangeEnd(start, count)).map(plainBytes),
+      plainCopies(this.entries.slice(start, rangeEnd(start, count))),
     );
   }
 

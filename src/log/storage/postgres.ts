@@ -36,6 +36,7 @@ import {
   type NodeKeyRow,
   nodeKeyFromRow,
   plainBytes,
+  plainCopies,
   planSequence,
   rangeEnd,
   storageError,
@@ -355,7 +356,7 @@ export class PostgresStorage implements LogStorage {
         start,
         rangeEnd(start, count),
       ]);
-      return r.rows.map((row) => plainBytes(row.data));
+      return plainCopies(r.rows.map((row) => row.data));
     });
   }
 

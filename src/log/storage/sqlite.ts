@@ -149,7 +149,11 @@ export const SQLITE_SQL = {
   getKey:
     'SELECT key_id, vkey, lab, facility, cluster, node, added_at, revoked_at, revoked_time ' +
     'FROM node_keys WHERE key_id = ?',
-  readEntries: 'SELECT data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx',
+  // One row for a whole range: the entries concatenated in index order, and their lengths (one
+  // buffer per call instead of one per entry, for the entry bundles the log serves).
+  readEntries:
+    "SELECT CAST(group_concat(data, '' ORDER BY idx) AS BLOB), group_concat(length(data), ',' ORDER BY idx) " +
+    'FROM entries WHERE idx >= ? AND idx < ?',
   readLeaves: 'SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx',
   readTile: 'SELECT data FROM tiles WHERE level = ? AND idx = ?',
   setPublished:
@@ -170,14 +174,27 @@ export const SQLITE_SQL = {
 } as const;
 
 /** Statements that return one column, read as plain values. */
-const SINGLE_COLUMN = [
-  'size',
-  'findLeaf',
-  'findClaim',
-  'readEntries',
-  'readLeaves',
-  'readTile',
-] as const;
+const SINGLE_COLUMN = ['size', 'findLeaf', 'findClaim', 'readLeaves', 'readTile'] as const;
+
+/** Entries read per query (at most 1024 × 64 KiB per concatenation). */
+const READ_CHUNK = 1024;
+
+/**
+ * The entries of one concatenation, given their decimal lengths: views of one fresh copy (the
+ * caller owns it; SQLite's buffer is not shared).
+ */
+function splitConcatenated(data: Buffer, lengths: readonly string[]): Uint8Array[] {
+  const copy = new Uint8Array(data);
+  const out: Uint8Array[] = [];
+  let o = 0;
+  for (const l of lengths) {
+    const n = Number(l);
+    out.push(copy.subarray(o, o + n));
+    o += n;
+  }
+  if (o !== copy.length) throw new Error('readEntries: lengths do not add up to the data read');
+  return out;
+}
 
 type Stmts = { [K in keyof typeof SQLITE_SQL]: Database.Statement };
 
@@ -214,6 +231,7 @@ export class SqliteStorage implements LogStorage {
     }
     this.st = st;
     for (const k of SINGLE_COLUMN) st[k].pluck();
+    st.readEntries.raw();
     const seqTx = db.transaction((items: readonly SequenceItem[]) => this.applySequence(items));
     this.sequenceTx = (items) => seqTx.immediate(items);
     const commitTx = db.transaction(
@@ -289,9 +307,22 @@ export class SqliteStorage implements LogStorage {
 
   async readEntries(start: number, count: number): Promise<Uint8Array[]> {
     checkRange('readEntries', start, count);
-    return this.guard('readEntries', () =>
-      (this.st.readEntries.all(start, rangeEnd(start, count)) as Buffer[]).map(plainBytes),
-    );
+    return this.guard('readEntries', () => {
+      const end = rangeEnd(start, count);
+      const out: Uint8Array[] = [];
+      // In chunks, so that no concatenation nears SQLite's 1 GB limit on one value.
+      for (let lo = start; lo < end; lo += READ_CHUNK) {
+        const row = this.st.readEntries.get(lo, Math.min(end, lo + READ_CHUNK)) as
+          | [Buffer | null, string | null]
+          | undefined;
+        if (row === undefined || row[0] === null || row[1] === null) break;
+        const lengths = row[1].split(',');
+        const parts = splitConcatenated(row[0], lengths);
+        for (const e of parts) out.push(e);
+        if (parts.length < Math.min(end, lo + READ_CHUNK) - lo) break;
+      }
+      return out;
+    });
   }
 
   async readLeafHashes(start: number, count: number): Promise<Uint8Array[]> {
