@@ -8,6 +8,8 @@ export async function startLogProcess(
   data: string,
   logPrivateKey: string,
   admit: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ p: Proc; url: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vpause-bench-'));
   writeFileSync(join(dir, 'log.key'), `${logPrivateKey}\n`, { mode: 0o600 });
@@ -24,8 +26,9 @@ export async function startLogProcess(
       join(dir, 'log.key'),
       '--admit',
       join(dir, 'ADMIT.txt'),
+      ...extraArgs,
     ],
-    { VPAUSE_LOG: 'error' },
+    { VPAUSE_LOG: 'error', ...env },
   );
   const url = (await p.waitFor(/log listening on (http:\/\/\S+)/, 600_000))[1]!;
   return { p, url, dir };

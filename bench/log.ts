@@ -10,8 +10,14 @@
  *
  * Usage: npm run bench:log [-- --entries 10000000 --single 20000 --batch 60000]
  *        npm run bench:log -- --build-only 1   (only build or extend the cached trees)
+ *        npm run bench:log -- --skip-proofs 1  (ingest only: no 1M/10M trees, proofs or RSS)
+ *        npm run bench:log -- --threads N      (`vpause log serve --threads N`; default: its own)
+ *        npm run bench:log -- --cpu-prof DIR   (write a V8 CPU profile of the log process to DIR)
+ *
+ * Next to each ingest rate it prints the CPU seconds the log process (all its threads) and this
+ * load generator spent, from /proc (Linux), since rates on a small shared machine are noisy.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -41,8 +47,42 @@ function fmt(n: number): string {
 
 const logKey = testKey('bench.example/log');
 
+const THREADS = args.get('threads');
+const CPU_PROF = args.get('cpu-prof');
+
 const startLogProc = (data: string, admit: string) =>
-  startLogProcess(data, logKey.privateKey, admit);
+  startLogProcess(
+    data,
+    logKey.privateKey,
+    admit,
+    THREADS !== undefined ? ['--threads', THREADS] : [],
+    CPU_PROF !== undefined ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {},
+  );
+
+/** CPU seconds (user + system, all threads) of a process, from /proc; NaN where unavailable. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) in clock ticks; Linux uses 100 ticks a second.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Measures the CPU seconds of the log process and of this process over `f`. */
+async function withCpu<T>(pid: number | undefined, f: () => Promise<T>) {
+  const s0 = cpuSeconds(pid);
+  const c0 = process.cpuUsage();
+  const r = await f();
+  const c = process.cpuUsage(c0);
+  return { r, server: cpuSeconds(pid) - s0, client: (c.user + c.system) / 1e6 };
+}
+
+function cpuNote(server: number, client: number, statements: number): string {
+  return `CPU: log ${server.toFixed(2)} s (${((server * 1e6) / statements).toFixed(0)} µs/statement), load generator ${client.toFixed(2)} s`;
+}
 
 async function rssOf(url: string): Promise<number> {
   const m = await (await fetch(`${url}/metrics`)).text();
@@ -159,23 +199,27 @@ async function main() {
     }
     let k = 0;
     const dec = new TextDecoder();
-    const s = await cannon({
-      url: log.url,
-      connections: Math.min(64, SINGLE),
-      amount: SINGLE,
-      requests: [
-        {
-          method: 'POST',
-          path: '/v1/statements',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (req) => ({ ...req, body: dec.decode(single[k++ % SINGLE]!) }),
-        },
-      ],
-    });
+    const pid = log.p.child.pid;
+    const { r: s, ...sc } = await withCpu(pid, () =>
+      cannon({
+        url: log.url,
+        connections: Math.min(64, SINGLE),
+        amount: SINGLE,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/statements',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (req) => ({ ...req, body: dec.decode(single[k++ % SINGLE]!) }),
+          },
+        ],
+      }),
+    );
     const singleRate = s.requests.total / s.duration;
     console.log(
       `ingest, single POSTs (64 connections): ${fmt(s['2xx'] / s.duration)} statements/s  (non-2xx ${s.non2xx}, errors ${s.errors})  latency p50 ${s.latency.p50} ms  p99 ${s.latency.p99} ms   = ${(singleRate / raw.perSecond).toFixed(2)} x raw verify`,
     );
+    console.log(`  ${cpuNote(sc.server, sc.client, s['2xx'])}`);
     const bodies: string[] = [];
     for (let i = 0; i < BATCH_TOTAL; i += BATCH) {
       bodies.push(
@@ -186,28 +230,33 @@ async function main() {
       );
     }
     let j = 0;
-    const b = await cannon({
-      url: log.url,
-      connections: Math.min(4, bodies.length),
-      amount: bodies.length,
-      timeout: 60,
-      requests: [
-        {
-          method: 'POST',
-          path: '/v1/statements:batch',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (req) => ({ ...req, body: bodies[j++ % bodies.length]! }),
-        },
-      ],
-    });
+    const { r: b, ...bc } = await withCpu(pid, () =>
+      cannon({
+        url: log.url,
+        connections: Math.min(4, bodies.length),
+        amount: bodies.length,
+        timeout: 60,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/statements:batch',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (req) => ({ ...req, body: bodies[j++ % bodies.length]! }),
+          },
+        ],
+      }),
+    );
     const batchRate = (b['2xx'] * BATCH) / b.duration;
     console.log(
       `ingest, batch POSTs of ${BATCH} (4 connections): ${fmt(batchRate)} statements/s  (non-2xx ${b.non2xx})  request p50 ${b.latency.p50} ms  p99 ${b.latency.p99} ms   = ${(batchRate / raw.perSecond).toFixed(2)} x raw verify`,
     );
+    console.log(`  ${cpuNote(bc.server, bc.client, b['2xx'] * BATCH)}`);
   } finally {
     await log.p.kill('SIGTERM');
     rmSync(ingestDir, { recursive: true, force: true });
   }
+
+  if (args.has('skip-proofs')) return;
 
   // 3. Proofs and memory on big trees (bulk-built, cached in bench/out/).
   mkdirSync(OUT, { recursive: true });

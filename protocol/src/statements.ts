@@ -151,6 +151,130 @@ function parseJson(text: string, what: 'entry' | 'payload'): unknown {
  *   PAYLOAD_SCHEMA
  */
 export function parseEntry(bytes: Uint8Array, opts: ParseEntryOptions = {}): ParsedStatement {
+  return parseCanonicalFast(bytes) ?? parseEntryStrict(bytes, opts);
+}
+
+/** Any UTF-16 surrogate (paired or not): such strings take the strict path. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * The JCS encoding (RFC 8785, as the `canonicalize` library behind `jcs` writes it) of a value
+ * `JSON.parse` returned, nesting at most `maxDepth` deep; undefined for deeper values, strings or
+ * member names with surrogates and non-finite numbers, which the strict path then judges.
+ */
+function jcsOfParsed(v: unknown, maxDepth: number): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return SURROGATE.test(v) ? undefined : JSON.stringify(v);
+    case 'number':
+      return Number.isFinite(v) ? JSON.stringify(v) : undefined;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (v === null) return 'null';
+  if (maxDepth === 0) return undefined;
+  let out: string;
+  if (Array.isArray(v)) {
+    out = '[';
+    for (let i = 0; i < v.length; i++) {
+      const x = jcsOfParsed(v[i], maxDepth - 1);
+      if (x === undefined) return undefined;
+      out += i > 0 ? `,${x}` : x;
+    }
+    return `${out}]`;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).sort();
+  out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (SURROGATE.test(k)) return undefined;
+    const x = jcsOfParsed(o[k], maxDepth - 1);
+    if (x === undefined) return undefined;
+    out += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${x}`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * The JCS encoding of an envelope that passed envelopeFrameSchema (three string-valued members,
+ * signatures of two string-valued members each; keys in JCS order), for strings without
+ * surrogates, where RFC 8785 string serialisation is JSON.stringify's. Undefined otherwise.
+ */
+function envelopeJcsText(e: Envelope): string | undefined {
+  if (SURROGATE.test(e.payloadType) || SURROGATE.test(e.payload)) return undefined;
+  let out = `{"payload":${JSON.stringify(e.payload)},"payloadType":${JSON.stringify(e.payloadType)},"signatures":[`;
+  for (let i = 0; i < e.signatures.length; i++) {
+    const sig = e.signatures[i]!;
+    if (SURROGATE.test(sig.keyid) || SURROGATE.test(sig.sig)) return undefined;
+    out += `${i > 0 ? ',' : ''}{"keyid":${JSON.stringify(sig.keyid)},"sig":${JSON.stringify(sig.sig)}}`;
+  }
+  return `${out}]}`;
+}
+
+const utf8Encoder = new TextEncoder();
+
+/**
+ * The fast path of parseEntry, for the common case of a valid statement submitted as its
+ * canonical entry: it returns what the strict path would return, or undefined whenever anything
+ * is off, and the strict path then decides (and reports the first failure in its order).
+ *
+ * Why it agrees: when the bytes are exactly the JCS encoding of the envelope `JSON.parse`
+ * read from them, the text has no duplicate member names (JCS output has none) and no
+ * whitespace, so the strict parser reads the same value from it; the envelope frame bounds its
+ * nesting at 3. The payload text is accepted only when it is its own JCS encoding (what step 10
+ * requires anyway) and nests no deeper than MAX_JSON_DEPTH, so again the strict parser would
+ * read the same value. All other checks are the strict path's own.
+ */
+function parseCanonicalFast(bytes: Uint8Array): ParsedStatement | undefined {
+  if (bytes.length === 0 || bytes.length > MAX_ENTRY_BYTES) return undefined;
+  let json: unknown;
+  let payloadJson: unknown;
+  let payloadText: string;
+  try {
+    json = JSON.parse(utf8Strict.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  const frame = envelopeFrameSchema.safeParse(json);
+  if (!frame.success) return undefined;
+  const envelope = frame.data;
+  const entryText = envelopeJcsText(envelope);
+  if (entryText === undefined) return undefined;
+  const entry = utf8Encoder.encode(entryText);
+  if (!sameBytes(entry, bytes)) return undefined;
+  if (envelope.signatures.length === 0) return undefined;
+  const payloadType = envelope.payloadType;
+  if (!isPayloadType(payloadType)) return undefined;
+  let payloadBytes: Uint8Array;
+  try {
+    // Canonical padded base64 is exactly what re-encodes to itself (fromBase64's rule).
+    const b = Buffer.from(envelope.payload, 'base64');
+    if (b.toString('base64') !== envelope.payload) return undefined;
+    payloadBytes = new Uint8Array(b);
+    payloadText = utf8Strict.decode(payloadBytes);
+    payloadJson = JSON.parse(payloadText);
+  } catch {
+    return undefined;
+  }
+  if (jcsOfParsed(payloadJson, MAX_JSON_DEPTH) !== payloadText) return undefined;
+  const checked = payloadSchemas[payloadType].safeParse(payloadJson);
+  if (!checked.success) return undefined;
+  return {
+    envelope,
+    payloadType,
+    payload: checked.data,
+    payloadBytes,
+    entry,
+  } as ParsedStatement;
+}
+
+/** parseEntry's checks, one after the other, as documented there. */
+function parseEntryStrict(bytes: Uint8Array, opts: ParseEntryOptions): ParsedStatement {
   // 1. size
   if (bytes.length === 0) throw statementError('ENTRY_EMPTY', 'entry is empty');
   if (bytes.length > MAX_ENTRY_BYTES) {

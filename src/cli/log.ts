@@ -20,6 +20,10 @@ export function registerLog(program: Command): void {
     .option('--db <url>', 'PostgreSQL connection string (several log processes may share it)')
     .option('--db-schema <name>', 'PostgreSQL schema', 'vpause')
     .option('--witness-policy <file>', 'tlog-policy: serve only checkpoints cosigned to its quorum')
+    .option(
+      '--threads <n>',
+      'worker threads that parse and verify submissions (0: none; default: one per core)',
+    )
     .action(
       async (o: {
         data: string;
@@ -30,8 +34,16 @@ export function registerLog(program: Command): void {
         db?: string;
         dbSchema: string;
         witnessPolicy?: string;
+        threads?: string;
       }) => {
         const { host, port } = parseListen(o.listen);
+        let threads: number | undefined;
+        if (o.threads !== undefined) {
+          threads = Number(o.threads);
+          if (!/^[0-9]{1,3}$/.test(o.threads)) {
+            throw new CliExit(2, `--threads must be a whole number, not ${o.threads}`);
+          }
+        }
         await mkdir(o.data, { recursive: true });
         const running = await startLog({
           data: o.data,
@@ -42,6 +54,7 @@ export function registerLog(program: Command): void {
           ...(o.origin !== undefined ? { origin: o.origin } : {}),
           ...(o.db !== undefined ? { db: o.db, dbSchema: o.dbSchema } : {}),
           ...(o.witnessPolicy !== undefined ? { witnessPolicy: o.witnessPolicy } : {}),
+          ...(threads !== undefined ? { threads } : {}),
         });
         process.stdout.write(
           `log listening on ${running.url} (origin ${running.service.origin})\n`,

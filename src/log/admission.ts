@@ -13,19 +13,18 @@
  * never comes back, and a revocation must name a key this lab registered.
  *
  * Admission does no I/O of its own: node keys come from the storage's key table through
- * `lookupNodeKey`.
+ * `lookupNodeKey`. It takes statements as ./prepare.ts prepared them (parsed, maybe on a worker
+ * thread, with signature outcomes computed ahead); the signature of the key admission settles
+ * on is checked through `verifyPrepared`, from the outcome computed ahead or else inline.
  */
 
-import {
-  chainKey,
-  PAYLOAD_TYPE,
-  type ParsedStatement,
-  verifyStatementSignature,
-} from '../../protocol/src/index.js';
+import { createHash } from 'node:crypto';
+import { chainKey, PAYLOAD_TYPE } from '../../protocol/src/index.js';
+import { jcs } from '../../protocol/src/jcs.js';
 import { VPauseError } from '../core/errors.js';
-import { hashLeaf } from '../merkle/rfc9162.js';
 import { keyIdString, parseVerifierKey, type VerifierKey } from '../note/keys.js';
 import type { AdmitList } from '../policy/admit.js';
+import { type PreparedStatement, verifyPrepared } from './prepare.js';
 import type { KeyEvent, NodeKeyRecord, SequenceItem } from './storage/types.js';
 
 export type AdmissionErrorCode =
@@ -53,12 +52,57 @@ export function indexAdmitList(list: AdmitList): AdmitIndex {
   return { labs, meters };
 }
 
+/** Every vkey of an admission list (lab root and meter keys). */
+export function admitVkeys(list: AdmitIndex): string[] {
+  const out: string[] = [];
+  for (const keys of list.labs.values()) for (const k of keys) out.push(k.vkey);
+  for (const keys of list.meters.values()) for (const k of keys) out.push(k.vkey);
+  return out;
+}
+
+/** Called with the vkey of each node key whose signature admission had to verify inline. */
+export type InlineVerifyHook = (vkey: string) => void;
+
 function err(code: AdmissionErrorCode, msg: string): VPauseError<AdmissionErrorCode> {
   return new VPauseError(code, msg);
 }
 
-function signerKeyIds(parsed: ParsedStatement): string[] {
-  return parsed.envelope.signatures.map((s) => s.keyid);
+function signerKeyIds(parsed: PreparedStatement): string[] {
+  return parsed.keyids;
+}
+
+/**
+ * What admission decided: the item to sequence and the keyid of the admitted key that signed it.
+ * A statement's identity is (payloadType, payload, signer) (SPEC security considerations):
+ * registrations, inventories and pauses claim it in the storage's claim table, so that the same
+ * statement in another envelope (say, with one more signature) resolves to the logged one.
+ * Usage and meter statements claim their (chain, seq) instead; the service tells a re-sent
+ * statement from an equivocation when that claim is held.
+ */
+export interface Admitted {
+  item: SequenceItem;
+  signer: string;
+}
+
+/** Claim-table chain prefix of statement-identity claims (never a usage/meter chain). */
+export const STATEMENT_CLAIM_PREFIX = 'statement/';
+
+/** The identity claim of a non-chain statement: signer keyid and SHA-256 of its payload. */
+export function statementClaim(
+  payloadType: string,
+  payload: unknown,
+  signer: string,
+): { chain: string; seq: number } {
+  const h = createHash('sha256')
+    .update(payloadType)
+    .update('\n')
+    .update(jcs(payload))
+    .digest('hex');
+  return { chain: `${STATEMENT_CLAIM_PREFIX}${signer}/${h}`, seq: 0 };
+}
+
+function verify(parsed: PreparedStatement, key: VerifierKey | string, hook?: InlineVerifyHook) {
+  if (verifyPrepared(parsed, key)) hook?.(typeof key === 'string' ? key : key.vkey);
 }
 
 /**
@@ -66,14 +110,14 @@ function signerKeyIds(parsed: ParsedStatement): string[] {
  * @throws ADMIT_UNKNOWN_KEY when none of them did; statement errors when the signature fails
  */
 function verifyByOneOf(
-  parsed: ParsedStatement,
+  parsed: PreparedStatement,
   candidates: readonly VerifierKey[],
   role: string,
 ): VerifierKey {
   const ids = new Set(signerKeyIds(parsed));
   const k = candidates.find((c) => ids.has(keyIdString(c)));
   if (k === undefined) throw err('ADMIT_UNKNOWN_KEY', `not signed by an admitted ${role} key`);
-  verifyStatementSignature(parsed, k);
+  verify(parsed, k);
   return k;
 }
 
@@ -83,11 +127,13 @@ function verifyByOneOf(
  * @throws {VPauseError} an AdmissionErrorCode or a statement error code (bad signature)
  */
 export async function admit(
-  parsed: ParsedStatement,
+  parsed: PreparedStatement,
   list: AdmitIndex,
   lookupNodeKey: (keyId: string) => Promise<NodeKeyRecord | undefined>,
-): Promise<SequenceItem> {
-  const item: SequenceItem = { leafHash: hashLeaf(parsed.entry), data: parsed.entry };
+  onInlineVerify?: InlineVerifyHook,
+): Promise<Admitted> {
+  const item: SequenceItem = { leafHash: parsed.leafHash, data: parsed.entry };
+  let signer: string;
   const chain = chainKey(parsed.payloadType, parsed.payload);
   switch (parsed.payloadType) {
     case PAYLOAD_TYPE.registration:
@@ -114,7 +160,7 @@ export async function admit(
           }
         }
       }
-      verifyByOneOf(parsed, roots, `root key of ${lab}`);
+      signer = keyIdString(verifyByOneOf(parsed, roots, `root key of ${lab}`));
       if (parsed.payloadType === PAYLOAD_TYPE.registration) {
         item.keyEvent = await registrationEvent(parsed.payload, lookupNodeKey);
       }
@@ -138,7 +184,8 @@ export async function admit(
       if (rec.revokedAt !== undefined) {
         throw err('ADMIT_REVOKED', `node key was revoked at log index ${rec.revokedAt}`);
       }
-      verifyStatementSignature(parsed, parseVerifierKey(rec.vkey));
+      verify(parsed, rec.vkey, onInlineVerify);
+      signer = rec.keyId;
       break;
     }
     case PAYLOAD_TYPE.meter: {
@@ -149,14 +196,17 @@ export async function admit(
           `no meter key admitted for facility ${parsed.payload.facility}`,
         );
       }
-      verifyByOneOf(parsed, keys, `meter key of facility ${parsed.payload.facility}`);
+      signer = keyIdString(
+        verifyByOneOf(parsed, keys, `meter key of facility ${parsed.payload.facility}`),
+      );
       break;
     }
   }
-  if (chain !== null) {
-    item.claim = { chain, seq: (parsed.payload as { seq: number }).seq };
-  }
-  return item;
+  item.claim =
+    chain !== null
+      ? { chain, seq: (parsed.payload as { seq: number }).seq }
+      : statementClaim(parsed.payloadType, parsed.payload, signer);
+  return { item, signer };
 }
 
 async function registrationEvent(

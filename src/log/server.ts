@@ -11,6 +11,7 @@ import { createLogger } from '../util/logger.js';
 import { type AdmitIndex, indexAdmitList } from './admission.js';
 import { createLogApp } from './app.js';
 import { createLogMetrics } from './metrics.js';
+import { defaultThreads } from './prepare-pool.js';
 import { LogService, type LogServiceConfig } from './service.js';
 import { openStorage } from './storage/index.js';
 import type { LogStorage } from './storage/types.js';
@@ -43,6 +44,11 @@ export interface LogServerConfig {
    * `service.publish`.
    */
   witnessPolicy?: string;
+  /**
+   * Worker threads that parse submissions and verify their signatures (0: all on the event
+   * loop). Default: one per core where there is more than one core, else 0.
+   */
+  threads?: number;
 }
 
 export interface RunningLog extends AsyncDisposable {
@@ -95,6 +101,7 @@ export async function startLog(cfg: LogServerConfig): Promise<RunningLog> {
   }
   // ---------------------------------------------------------------------------------------------
   const service = new LogService({
+    threads: cfg.threads ?? defaultThreads(),
     ...cfg.service,
     ...(witnessing !== undefined ? { publish: witnessing.publish } : {}),
     storage,

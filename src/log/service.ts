@@ -15,17 +15,10 @@ import type { Logger } from 'pino';
 import { parseEntry } from '../../protocol/src/index.js';
 import { bytesEqual, fromUtf8, toHex, utf8 } from '../core/bytes.js';
 import { VPauseError } from '../core/errors.js';
-import {
-  buildConsistencyProof,
-  buildInclusionProof,
-  emptyRoot,
-  type NodeReader,
-  rootFromLeafHashes,
-} from '../merkle/rfc9162.js';
+import { emptyRoot } from '../merkle/rfc9162.js';
 import {
   encodeEntryBundle,
   integrate,
-  TILE_HEIGHT,
   TILE_WIDTH,
   type TileId,
   treeHashFromTiles,
@@ -33,11 +26,20 @@ import {
 import { type SignerKey, verifierKeyOf } from '../note/keys.js';
 import { openCheckpoint, signCheckpoint } from '../tlog/checkpoint.js';
 import { formatTlogProof } from '../tlog/proof.js';
-import { type AdmitIndex, admit } from './admission.js';
+import {
+  type AdmitIndex,
+  type Admitted,
+  admit,
+  admitVkeys,
+  STATEMENT_CLAIM_PREFIX,
+} from './admission.js';
 import { Batcher } from './batcher.js';
 import type { LogMetrics } from './metrics.js';
+import type { Prepared } from './prepare.js';
+import { createPreparer, type Preparer } from './prepare-pool.js';
 import type { LogStorage, NodeKeyRecord, SequenceItem, SequenceResult } from './storage/types.js';
-import { SUMMARY_FROM, SUMMARY_LEVEL, summaryNode, TileTree, tileSummaries } from './tile-tree.js';
+import { tileSummaries } from './tile-tree.js';
+import { TreeNodes } from './tree-nodes.js';
 
 export interface LogServiceConfig {
   storage: LogStorage;
@@ -60,6 +62,11 @@ export interface LogServiceConfig {
   maxPending?: number;
   /** Sequencer lease time to live. Default 5 s. */
   leaseTtlMs?: number;
+  /**
+   * Worker threads that parse submissions and verify their signatures (./prepare-pool.ts).
+   * Default 0: everything on the calling thread. (`vpause log serve` defaults to one per core.)
+   */
+  threads?: number;
   /**
    * Publication stage (the witness client hooks in here): given a freshly signed checkpoint,
    * resolves with the note to serve (e.g. with cosignatures), or undefined to keep serving the
@@ -87,12 +94,10 @@ export class LogService {
   private readonly log: Logger;
   private readonly metrics: LogMetrics;
   private readonly batcher: Batcher<SequenceItem, SequenceResult>;
+  private readonly preparer: Preparer;
   private readonly owner = randomUUID();
-  private readonly fullTiles = new LRUCache<string, TileTree>({ max: FULL_TILE_CACHE });
-  /** Summaries of full level-0 tiles (960 bytes each, see tile-tree.ts). */
-  private readonly summaries = new LRUCache<number, Uint8Array>({ max: 16_384 });
-  /** Right-edge partial tiles, keyed by tile and integrated size (stale sizes age out). */
-  private readonly edgeTiles = new LRUCache<string, TileTree>({ max: 64 });
+  /** Tiles and proof nodes through their caches (./tree-nodes.ts). */
+  private readonly nodes: TreeNodes;
   private readonly nodeKeys = new LRUCache<string, NodeKeyRecord>({ max: 100_000, ttl: 2_000 });
   private published: { size: number; note: Uint8Array } | undefined;
   private integratedSize = 0;
@@ -103,12 +108,14 @@ export class LogService {
 
   constructor(private readonly cfg: LogServiceConfig) {
     this.storage = cfg.storage;
+    this.nodes = new TreeNodes(cfg.storage, { fullTiles: FULL_TILE_CACHE });
     this.signer = cfg.signer;
     this.origin = cfg.origin ?? cfg.signer.name;
     this.admitList = cfg.admit;
     this.log = cfg.logger;
     this.metrics = cfg.metrics;
     this.publishFn = cfg.publish ?? (async (cp) => cp);
+    this.preparer = createPreparer(cfg.threads ?? 0, admitVkeys(cfg.admit));
     this.batcher = new Batcher<SequenceItem, SequenceResult>(
       (items) => this.storage.sequence(items),
       { maxBatch: cfg.maxSequenceBatch ?? 4096, maxPending: cfg.maxPending ?? 50_000 },
@@ -122,8 +129,14 @@ export class LogService {
 
   /** Checks the stored state and starts the integrator. @throws LOG_STATE_CORRUPT */
   async start(): Promise<void> {
-    await this.checkStoredState();
-    await this.refreshPublished();
+    try {
+      await this.preparer.ready();
+      await this.checkStoredState();
+      await this.refreshPublished();
+    } catch (e) {
+      await this.preparer.close();
+      throw e;
+    }
     if (this.cfg.sequencer !== false) this.loop = this.integrateLoop();
     else this.loop = this.followLoop();
   }
@@ -132,6 +145,7 @@ export class LogService {
     this.stopped = true;
     this.wake?.();
     await this.batcher.close();
+    await this.preparer.close();
     await this.loop;
     if (this.cfg.sequencer !== false) await this.storage.releaseLease(this.owner).catch(() => {});
   }
@@ -139,6 +153,12 @@ export class LogService {
   /** Replaces the admission list (ADMIT.txt reloaded on SIGHUP). */
   setAdmitList(list: AdmitIndex): void {
     this.admitList = list;
+    this.preparer.setAdmitKeys(admitVkeys(list));
+  }
+
+  /** Where submissions are parsed and verified (tests look at the worker pool). */
+  get preparation(): Preparer {
+    return this.preparer;
   }
 
   get pending(): number {
@@ -160,20 +180,56 @@ export class LogService {
     return rec;
   };
 
-  private async prepare(body: Uint8Array): Promise<SequenceItem> {
-    const parsed = parseEntry(body);
-    return admit(parsed, this.admitList, this.lookupNodeKey);
+  /** A node key admission had to verify inline: let the workers check it ahead from now on. */
+  private learnKey = (vkey: string): void => {
+    this.preparer.addNodeKeys([vkey]);
+  };
+
+  private admitPrepared(p: Prepared): Promise<Admitted> {
+    if ('error' in p) return Promise.reject(p.error);
+    return admit(p, this.admitList, this.lookupNodeKey, this.learnKey);
   }
 
-  private finish(item: SequenceItem, r: SequenceResult): SubmitResult {
+  private async finish(a: Admitted, r: SequenceResult): Promise<SubmitResult> {
+    const item = a.item;
     if (r.status === 'conflict') {
+      // The claim is held. The same statement in another envelope is a duplicate (SPEC
+      // security considerations: identity is payload type, payload and signer); other content
+      // under a chain's seq is an equivocation.
+      if (await this.sameStatement(a, r.index)) {
+        const [leaf] = await this.storage.readLeafHashes(r.index, 1);
+        if (leaf !== undefined) return { index: r.index, leafHash: toHex(leaf), duplicate: true };
+      }
       throw new VPauseError(
         'SEQ_CONFLICT',
         `seq ${item.claim?.seq} of ${item.claim?.chain} is already logged at index ${r.index} with other content`,
       );
     }
-    if (item.keyEvent !== undefined) this.nodeKeys.delete(item.keyEvent.keyId);
+    if (item.keyEvent !== undefined) {
+      this.nodeKeys.delete(item.keyEvent.keyId);
+      if (item.keyEvent.action === 'add') this.preparer.addNodeKeys([item.keyEvent.vkey]);
+    }
     return { index: r.index, leafHash: toHex(item.leafHash), duplicate: r.status === 'duplicate' };
+  }
+
+  /** Whether the entry at `index` has the payload type and payload of `a`, signed by its signer. */
+  private async sameStatement(a: Admitted, index: number): Promise<boolean> {
+    if (a.item.claim?.chain.startsWith(STATEMENT_CLAIM_PREFIX)) return true; // the claim says so
+    const [entry] = await this.storage.readEntries(index, 1);
+    if (entry === undefined) return false;
+    let logged: ReturnType<typeof parseEntry>;
+    let mine: ReturnType<typeof parseEntry>;
+    try {
+      logged = parseEntry(entry);
+      mine = parseEntry(a.item.data);
+    } catch {
+      return false;
+    }
+    return (
+      logged.payloadType === mine.payloadType &&
+      logged.envelope.payload === mine.envelope.payload &&
+      logged.envelope.signatures.some((s) => s.keyid === a.signer)
+    );
   }
 
   /**
@@ -181,15 +237,16 @@ export class LogService {
    * @throws {VPauseError} statement, admission, SEQ_CONFLICT or LOG_PUSHBACK errors
    */
   async submit(body: Uint8Array): Promise<SubmitResult> {
-    let item: SequenceItem;
+    let admitted: Admitted;
     try {
-      item = await this.prepare(body);
+      const [p] = await this.preparer.prepare([body]);
+      admitted = await this.admitPrepared(p!);
     } catch (e) {
       this.count(e);
       throw e;
     }
     try {
-      const r = this.finish(item, await this.batcher.add(item));
+      const r = await this.finish(admitted, await this.batcher.add(admitted.item));
       this.metrics.ingest.inc({ result: r.duplicate ? 'duplicate' : 'ok' });
       return r;
     } catch (e) {
@@ -200,34 +257,37 @@ export class LogService {
 
   /** Admits many statements; one result per element, in order. */
   async submitBatch(bodies: readonly Uint8Array[]): Promise<BatchResult[]> {
+    const parsed = await this.preparer.prepare(bodies);
     const prepared = await Promise.all(
-      bodies.map(async (b) => {
+      parsed.map(async (p) => {
         try {
-          return await this.prepare(b);
+          return await this.admitPrepared(p);
         } catch (e) {
           this.count(e);
           return { error: asVPauseError(e) };
         }
       }),
     );
-    const items = prepared.filter((p): p is SequenceItem => !('error' in p));
+    const items = prepared.filter((p): p is Admitted => !('error' in p)).map((a) => a.item);
     // Pushback refuses the whole batch before anything is queued.
     const promises = items.length > 0 ? this.batcher.addAll(items) : [];
     const settled = await Promise.allSettled(promises);
     let k = 0;
-    return prepared.map((p) => {
-      if ('error' in p) return p;
-      const s = settled[k++]!;
-      try {
-        if (s.status === 'rejected') throw s.reason;
-        const r = this.finish(p, s.value);
-        this.metrics.ingest.inc({ result: r.duplicate ? 'duplicate' : 'ok' });
-        return r;
-      } catch (e) {
-        this.count(e);
-        return { error: asVPauseError(e) };
-      }
-    });
+    return Promise.all(
+      prepared.map(async (p) => {
+        if ('error' in p) return p;
+        const s = settled[k++]!;
+        try {
+          if (s.status === 'rejected') throw s.reason;
+          const r = await this.finish(p, s.value);
+          this.metrics.ingest.inc({ result: r.duplicate ? 'duplicate' : 'ok' });
+          return r;
+        } catch (e) {
+          this.count(e);
+          return { error: asVPauseError(e) };
+        }
+      }),
+    );
   }
 
   private count(e: unknown): void {
@@ -250,10 +310,20 @@ export class LogService {
   private async integrateLoop(): Promise<void> {
     const interval = this.cfg.integrateIntervalMs ?? 200;
     const ttl = this.cfg.leaseTtlMs ?? 5_000;
+    // The lease is renewed once a third of its time to live has passed, not on every round: each
+    // renewal is a durable write (an fsync that blocks SQLite's event loop). Until it expires no
+    // other process can take it, and integration commits by compare-and-swap in any case.
+    let renewAt = 0;
     while (!this.stopped) {
       let advanced = false;
       try {
-        if (await this.storage.acquireLease(this.owner, ttl)) {
+        const t = Date.now();
+        let held = t < renewAt;
+        if (!held) {
+          held = await this.storage.acquireLease(this.owner, ttl);
+          renewAt = held ? t + ttl / 3 : 0;
+        }
+        if (held) {
           this.metrics.sequencer.set(1);
           advanced = await this.integrateOnce();
         } else {
@@ -439,23 +509,8 @@ export class LogService {
     return this.integratedSize;
   }
 
-  private async readTileTree(level: number, index: number): Promise<TileTree | undefined> {
-    const key = `${level}/${index}`;
-    const hit = this.fullTiles.get(key);
-    if (hit !== undefined) return hit;
-    const edgeKey = `${key}@${this.integratedSize}`;
-    const edge = this.edgeTiles.get(edgeKey);
-    if (edge !== undefined) return edge;
-    const [t] = await this.storage.readTiles([{ level, index }]);
-    if (t === undefined) return undefined;
-    const tree = new TileTree(t);
-    if (t.length === TILE_WIDTH * 32) this.fullTiles.set(key, tree);
-    else this.edgeTiles.set(edgeKey, tree);
-    return tree;
-  }
-
   private async readTile(level: number, index: number): Promise<Uint8Array | undefined> {
-    return (await this.readTileTree(level, index))?.base;
+    return (await this.nodes.tileTree(level, index, this.integratedSize))?.base;
   }
 
   /**
@@ -487,74 +542,6 @@ export class LogService {
   private readTiles = async (ids: TileId[]): Promise<(Uint8Array | undefined)[]> =>
     Promise.all(ids.map((id) => this.readTile(id.level, id.index)));
 
-  /**
-   * A NodeReader over the stored tiles for one request: complete subtree hashes come from the
-   * cached TileTree of their tile (the right-edge partial tiles are read once per request).
-   */
-  private nodeReader(): NodeReader {
-    const local = new Map<string, Promise<TileTree | Uint8Array | undefined>>();
-    const once = <T extends TileTree | Uint8Array | undefined>(
-      key: string,
-      f: () => Promise<T>,
-    ) => {
-      let p = local.get(key);
-      if (p === undefined) {
-        p = f();
-        local.set(key, p);
-      }
-      return p as Promise<T>;
-    };
-    const missing = (level: number, index: number) =>
-      new VPauseError('NOT_FOUND', `node ${level}/${index} is not in the stored tree`);
-    return async (level, index) => {
-      const tileLevel = Math.floor(level / TILE_HEIGHT);
-      const r = level - tileLevel * TILE_HEIGHT;
-      const first = index * 2 ** r;
-      const tileIndex = Math.floor(first / TILE_WIDTH);
-      const j = (first - tileIndex * TILE_WIDTH) / 2 ** r;
-      const fullAtLevel0 =
-        tileLevel === 0 &&
-        (tileIndex + 1) * TILE_WIDTH <= this.integratedSize &&
-        !this.fullTiles.has(`0/${tileIndex}`);
-      if (fullAtLevel0) {
-        // A level-0 tile not in memory: sub-levels 4..7 from its summary, 0..3 from its hashes.
-        if (r >= SUMMARY_FROM) {
-          const sum = await once(`s/${tileIndex}`, () => this.readSummary(tileIndex));
-          const h = sum === undefined ? undefined : summaryNode(sum as Uint8Array, r, j);
-          if (h !== undefined) return h;
-        } else {
-          const base = await once(`b/${tileIndex}`, async () => {
-            const [t] = await this.storage.readTiles([{ level: 0, index: tileIndex }]);
-            return t;
-          });
-          const b = base as Uint8Array | undefined;
-          if (b === undefined || b.length < (first - tileIndex * TILE_WIDTH + 2 ** r) * 32) {
-            throw missing(level, index);
-          }
-          const off = first - tileIndex * TILE_WIDTH;
-          if (r === 0) return b.slice(off * 32, off * 32 + 32);
-          const hs: Uint8Array[] = [];
-          for (let i = 0; i < 2 ** r; i++) hs.push(b.subarray((off + i) * 32, (off + i + 1) * 32));
-          return rootFromLeafHashes(hs);
-        }
-      }
-      const tree = (await once(`t/${tileLevel}/${tileIndex}`, () =>
-        this.readTileTree(tileLevel, tileIndex),
-      )) as TileTree | undefined;
-      const h = tree?.node(r, j);
-      if (h === undefined) throw missing(level, index);
-      return h;
-    };
-  }
-
-  private async readSummary(tileIndex: number): Promise<Uint8Array | undefined> {
-    const hit = this.summaries.get(tileIndex);
-    if (hit !== undefined) return hit;
-    const [s] = await this.storage.readTiles([{ level: SUMMARY_LEVEL, index: tileIndex }]);
-    if (s !== undefined) this.summaries.set(tileIndex, s);
-    return s;
-  }
-
   private checkSize(size: number): void {
     if (!Number.isSafeInteger(size) || size < 1 || size > this.integratedSize) {
       throw new VPauseError('NOT_FOUND', `size ${size} is not a tree size this log has integrated`);
@@ -564,14 +551,13 @@ export class LogService {
   /** Inclusion proof of `index` in the tree of `size`. @throws NOT_FOUND, MERKLE_RANGE */
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
     this.checkSize(size);
-    return buildInclusionProof(index, size, this.nodeReader());
+    return this.nodes.inclusionProof(index, size);
   }
 
   /** Consistency proof from `oldSize` to `size`. @throws NOT_FOUND, MERKLE_RANGE */
   async consistencyProof(oldSize: number, size: number): Promise<Uint8Array[]> {
     this.checkSize(size);
-    if (oldSize === size) return [];
-    return buildConsistencyProof(oldSize, size, this.nodeReader());
+    return this.nodes.consistencyProof(oldSize, size);
   }
 
   /**
@@ -586,7 +572,7 @@ export class LogService {
         `index ${index} is not covered by the served checkpoint yet`,
       );
     }
-    const hashes = await buildInclusionProof(index, cp.size, this.nodeReader());
+    const hashes = await this.nodes.inclusionProof(index, cp.size);
     return formatTlogProof({ index, hashes, checkpoint: fromUtf8(cp.note) });
   }
 

@@ -1,0 +1,187 @@
+/**
+ * Preparing submitted statements for admission: the strict parse (`parseEntry`), the leaf hash,
+ * and the signature outcome of every candidate key the caller knows for the statement's keyids.
+ * This is the pure, stateless part of admission, so it may run on worker threads
+ * (./prepare-pool.ts); the admission decisions (./admission.ts) stay with the service and its
+ * authoritative storage.
+ *
+ * A signature outcome is a pure function of (message, signature, key): the outcome of
+ * `verifyStatementSignature(parsed, key)` computed on a worker is the outcome the main thread
+ * would compute. Outcomes are keyed by the key's vkey (name, key ID and public key). Admission
+ * asks for the outcome of the key it has decided must have signed; an outcome that was not
+ * computed ahead (a key the worker did not know yet) is computed there and then, inline — a
+ * statement is never admitted without a verification.
+ */
+import {
+  type ParsedStatement,
+  type PayloadOf,
+  type PayloadType,
+  parseEntry,
+  verifyStatementSignature,
+} from '../../protocol/src/index.js';
+import { VPauseError } from '../core/errors.js';
+import { hashLeaf } from '../merkle/rfc9162.js';
+import { keyIdString, parseVerifierKey, type VerifierKey } from '../note/keys.js';
+
+/** An error as it crosses a thread boundary: its code and message (problem type and detail). */
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+/** The outcome of one key's signature check: null when it verified, else the error it threw. */
+export type SignatureOutcome = WireError | null;
+
+interface PreparedBase {
+  /** The keyids of the envelope's signatures, in order. */
+  keyids: string[];
+  /** The canonical entry (JCS of the envelope): what the log stores. */
+  entry: Uint8Array;
+  /** RFC 9162 leaf hash of `entry`. */
+  leafHash: Uint8Array;
+  /** Signature outcomes computed ahead, by vkey. */
+  outcomes: Map<string, SignatureOutcome>;
+}
+
+/** A statement that parsed, with what admission needs of it; narrow on `payloadType`. */
+export type PreparedStatement = {
+  [T in PayloadType]: PreparedBase & {
+    payloadType: T;
+    /** The payload object, checked against its schema. */
+    payload: PayloadOf<T>;
+  };
+}[PayloadType];
+
+/** One prepared body: a statement, or the error parseEntry refused it with. */
+export type Prepared = PreparedStatement | { error: VPauseError };
+
+/** Candidate keys by keyid: the admit list's keys and the node keys the log has registered. */
+export class KeyRing {
+  private admitIds = new Map<string, VerifierKey[]>();
+  private readonly nodeIds = new Map<string, VerifierKey[]>();
+  private readonly nodeSeen = new Set<string>();
+
+  /** Most node keys kept; past it the node keys start afresh (outcomes are then computed inline). */
+  static readonly MAX_NODE_KEYS = 1_000_000;
+
+  /** Replaces the admit list's keys (lab root and meter vkeys). Unparseable vkeys are skipped. */
+  setAdmitKeys(vkeys: readonly string[]): void {
+    const m = new Map<string, VerifierKey[]>();
+    for (const v of vkeys) add(m, v);
+    this.admitIds = m;
+  }
+
+  /** Adds node keys (vkeys). */
+  addNodeKeys(vkeys: readonly string[]): void {
+    for (const v of vkeys) {
+      if (this.nodeSeen.has(v)) continue;
+      if (this.nodeSeen.size >= KeyRing.MAX_NODE_KEYS) {
+        this.nodeSeen.clear();
+        this.nodeIds.clear();
+      }
+      if (add(this.nodeIds, v)) this.nodeSeen.add(v);
+    }
+  }
+
+  /** The candidate keys of a keyid. */
+  *candidates(keyid: string): Generator<VerifierKey> {
+    const a = this.admitIds.get(keyid);
+    if (a !== undefined) yield* a;
+    const n = this.nodeIds.get(keyid);
+    if (n !== undefined) yield* n;
+  }
+}
+
+function add(m: Map<string, VerifierKey[]>, vkey: string): boolean {
+  let k: VerifierKey;
+  try {
+    k = parseVerifierKey(vkey);
+  } catch {
+    return false;
+  }
+  const id = keyIdString(k);
+  const l = m.get(id);
+  if (l === undefined) m.set(id, [k]);
+  else if (!l.some((x) => x.vkey === k.vkey)) l.push(k);
+  else return false;
+  return true;
+}
+
+/** A thrown value as a WireError; anything but a VPauseError is an internal error. */
+export function toWireError(e: unknown): WireError {
+  if (e instanceof VPauseError) return { code: e.code, message: e.message };
+  return { code: 'INTERNAL', message: 'internal error' };
+}
+
+/** The VPauseError a WireError stands for. */
+export function fromWireError(w: WireError): VPauseError {
+  return new VPauseError(w.code, w.message);
+}
+
+/**
+ * Parses one submitted body strictly and checks the signature of every key of `ring` that one
+ * of its keyids names.
+ * @throws {VPauseError} the parseEntry error of a refused body
+ */
+export function prepareParsed(
+  body: Uint8Array,
+  ring: KeyRing,
+): { parsed: ParsedStatement; leafHash: Uint8Array; outcomes: Map<string, SignatureOutcome> } {
+  const parsed = parseEntry(body);
+  const outcomes = new Map<string, SignatureOutcome>();
+  for (const s of parsed.envelope.signatures) {
+    for (const k of ring.candidates(s.keyid)) {
+      try {
+        verifyStatementSignature(parsed, k);
+        outcomes.set(k.vkey, null);
+      } catch (e) {
+        outcomes.set(k.vkey, toWireError(e));
+      }
+    }
+  }
+  return { parsed, leafHash: hashLeaf(parsed.entry), outcomes };
+}
+
+/** Prepares one body on the calling thread. */
+export function prepareInline(body: Uint8Array, ring: KeyRing): Prepared {
+  try {
+    const { parsed, leafHash, outcomes } = prepareParsed(body, ring);
+    return {
+      payloadType: parsed.payloadType,
+      payload: parsed.payload,
+      keyids: parsed.envelope.signatures.map((s) => s.keyid),
+      entry: parsed.entry,
+      leafHash,
+      outcomes,
+    } as PreparedStatement;
+  } catch (e) {
+    return { error: e instanceof VPauseError ? e : fromWireError(toWireError(e)) };
+  }
+}
+
+/**
+ * Checks the signature of `key` (a VerifierKey, or a vkey string) on a prepared statement, with
+ * the rule and errors of `verifyStatementSignature`: from the outcome computed ahead when there
+ * is one, else inline (re-parsing the canonical entry, which parses to the same statement).
+ * Returns whether it had to verify inline, so that the caller can teach its workers the key.
+ * @throws {VPauseError} KEY_UNSUPPORTED, KEYID_MISMATCH, SIGNATURE_INVALID, or the vkey's
+ *   parse error
+ */
+export function verifyPrepared(p: PreparedStatement, key: VerifierKey | string): boolean {
+  const vkey = typeof key === 'string' ? key : key.vkey;
+  const o = p.outcomes.get(vkey);
+  if (o !== undefined) {
+    if (o !== null) throw fromWireError(o);
+    return false;
+  }
+  const k = typeof key === 'string' ? parseVerifierKey(key) : key;
+  const parsed = parseEntry(p.entry);
+  try {
+    verifyStatementSignature(parsed, k);
+    p.outcomes.set(vkey, null);
+  } catch (e) {
+    p.outcomes.set(vkey, toWireError(e));
+    throw e;
+  }
+  return true;
+}

@@ -1,0 +1,194 @@
+/**
+ * The log's read path for tree nodes: the tiles it serves and the complete-subtree hashes its
+ * proofs are built from, through three caches (full tiles never change; right-edge tiles are
+ * valid for one tree size; level-0 tile summaries, ./tile-tree.ts).
+ *
+ * A proof is built in two passes so that serving one costs at most one storage round trip and
+ * no per-node promises: the first pass resolves every node it can from memory and lists the
+ * tile rows it lacks, one `readTiles` call fetches them, and the second pass computes the proof
+ * synchronously. A full level-0 tile that is not in memory is not read whole into the cache (at
+ * 10M entries they are 320 MB): nodes at sub-levels 4..7 come from its 960-byte summary, those
+ * below from its base hashes, read for this proof only.
+ */
+import { LRUCache } from 'lru-cache';
+import { VPauseError } from '../core/errors.js';
+import {
+  consistencyProofNodes,
+  hashProofElement,
+  inclusionProofNodes,
+  type ProofElement,
+  rootFromLeafHashes,
+} from '../merkle/rfc9162.js';
+import { TILE_HEIGHT, TILE_WIDTH } from '../merkle/tiles.js';
+import type { LogStorage, TileId } from './storage/types.js';
+import { SUMMARY_FROM, SUMMARY_LEVEL, summaryNode, TileTree } from './tile-tree.js';
+
+export interface TreeNodesOptions {
+  /** full tiles kept with their subtree hashes (~16 KiB each; default 2,048) */
+  fullTiles?: number;
+  /** level-0 tile summaries kept (960 bytes each; default 16,384) */
+  summaries?: number;
+}
+
+/** Row key of a tile in the caches and the per-proof map (levels < 128, index < 2^45). */
+function rowKey(level: number, index: number): number {
+  return index * 128 + level;
+}
+
+function missing(level: number, index: number): VPauseError<'NOT_FOUND'> {
+  return new VPauseError('NOT_FOUND', `node ${level}/${index} is not in the stored tree`);
+}
+
+export class TreeNodes {
+  private readonly full: LRUCache<number, TileTree>;
+  private readonly summaries: LRUCache<number, Uint8Array>;
+  /** Right-edge tiles, per tree size (proofs at a few sizes interleave: current and older). */
+  private readonly edges = new LRUCache<number, Map<number, TileTree>>({ max: 8 });
+
+  constructor(
+    private readonly storage: Pick<LogStorage, 'readTiles'>,
+    opts: TreeNodesOptions = {},
+  ) {
+    this.full = new LRUCache({ max: opts.fullTiles ?? 2048 });
+    this.summaries = new LRUCache({ max: opts.summaries ?? 16_384 });
+  }
+
+  /**
+   * A stored tile of the tree of `size` leaves with its subtree hashes, through the caches;
+   * undefined when storage has no such tile.
+   */
+  async tileTree(level: number, index: number, size: number): Promise<TileTree | undefined> {
+    const hit = this.cached(level, index, size);
+    if (hit !== undefined) return hit;
+    const [t] = await this.storage.readTiles([{ level, index }]);
+    return t === undefined ? undefined : this.keep(level, index, size, t);
+  }
+
+  /** Forgets every cached tile (another process may have rewritten storage). */
+  clear(): void {
+    this.full.clear();
+    this.summaries.clear();
+    this.edges.clear();
+  }
+
+  /**
+   * Inclusion proof of `index` in the tree of `size` leaves (`size` ≤ the integrated size).
+   * @throws {MerkleError} MERKLE_RANGE; {VPauseError} NOT_FOUND when storage lacks a tile
+   */
+  inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+    return this.build(inclusionProofNodes(index, size), size);
+  }
+
+  /**
+   * Consistency proof from `oldSize` to `size` (`size` ≤ the integrated size).
+   * @throws {MerkleError} MERKLE_RANGE; {VPauseError} NOT_FOUND when storage lacks a tile
+   */
+  consistencyProof(oldSize: number, size: number): Promise<Uint8Array[]> {
+    if (oldSize === size) return Promise.resolve([]);
+    return this.build(consistencyProofNodes(oldSize, size), size);
+  }
+
+  private cached(level: number, index: number, size: number): TileTree | undefined {
+    const key = rowKey(level, index);
+    const hit = this.full.get(key);
+    if (hit !== undefined) return hit;
+    return this.edges.get(size)?.get(key);
+  }
+
+  private keep(level: number, index: number, size: number, data: Uint8Array): TileTree {
+    const tree = new TileTree(data);
+    if (data.length === TILE_WIDTH * 32) {
+      this.full.set(rowKey(level, index), tree);
+    } else {
+      let m = this.edges.get(size);
+      if (m === undefined) {
+        m = new Map();
+        this.edges.set(size, m);
+      }
+      m.set(rowKey(level, index), tree);
+    }
+    return tree;
+  }
+
+  private async build(plan: ProofElement[], size: number): Promise<Uint8Array[]> {
+    // Rows read for this proof; null: read, and storage has no such row.
+    const rows = new Map<number, Uint8Array | null>();
+    const got: (Uint8Array | undefined)[][] = plan.map((el) => el.nodes.map(() => undefined));
+    // Resolve from memory, read what is missing, resolve the rest: one read, or two when a
+    // level-0 tile has no stored summary and its base hashes are needed instead.
+    for (let round = 0; ; round++) {
+      const want = new Map<number, TileId>();
+      for (let e = 0; e < plan.length; e++) {
+        const nodes = plan[e]!.nodes;
+        for (let k = 0; k < nodes.length; k++) {
+          if (got[e]![k] !== undefined) continue;
+          const n = nodes[k]!;
+          const h = this.locate(n.level, n.index, size, rows);
+          if (h instanceof Uint8Array) got[e]![k] = h;
+          else if (h === undefined || round === 2) throw missing(n.level, n.index);
+          else want.set(rowKey(h.level, h.index), h);
+        }
+      }
+      if (want.size === 0) break;
+      const ids = [...want.values()];
+      const read = await this.storage.readTiles(ids);
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        const t = read[i];
+        rows.set(rowKey(id.level, id.index), t ?? null);
+        if (t === undefined) continue;
+        if (id.level === SUMMARY_LEVEL) this.summaries.set(id.index, t);
+        else if (id.level !== 0 || t.length !== TILE_WIDTH * 32)
+          this.keep(id.level, id.index, size, t);
+      }
+    }
+    return plan.map((el, e) => hashProofElement(el, got[e] as Uint8Array[]));
+  }
+
+  /**
+   * The hash of complete subtree (level, index) of the tree of `size` from memory or `rows`;
+   * otherwise the tile row to read, or undefined when storage has been asked and lacks it.
+   */
+  private locate(
+    level: number,
+    index: number,
+    size: number,
+    rows: Map<number, Uint8Array | null>,
+  ): Uint8Array | TileId | undefined {
+    const tileLevel = Math.floor(level / TILE_HEIGHT);
+    const r = level - tileLevel * TILE_HEIGHT;
+    const first = index * 2 ** r;
+    const tileIndex = Math.floor(first / TILE_WIDTH);
+    const j = (first - tileIndex * TILE_WIDTH) / 2 ** r;
+    const tree = this.cached(tileLevel, tileIndex, size);
+    if (tree !== undefined) return tree.node(r, j);
+    if (tileLevel > 0) {
+      // Read tiles above level 0 are kept in the caches; one that is still not there is absent.
+      return rows.has(rowKey(tileLevel, tileIndex))
+        ? undefined
+        : { level: tileLevel, index: tileIndex };
+    }
+    if ((tileIndex + 1) * TILE_WIDTH <= size && r >= SUMMARY_FROM) {
+      // A full level-0 tile: sub-levels 4..7 from its summary.
+      const read = rows.get(rowKey(SUMMARY_LEVEL, tileIndex));
+      const sum = this.summaries.get(tileIndex) ?? read;
+      if (sum === undefined) return { level: SUMMARY_LEVEL, index: tileIndex };
+      if (sum !== null) {
+        const h = summaryNode(sum, r, j);
+        if (h !== undefined) return h;
+      }
+      // No summary stored for this tile: fall back to its base hashes.
+    }
+    // From the base hashes: of a full tile not in memory, or of a tile that is partial at this
+    // size but has filled up in storage since (a proof at an older size).
+    const base = rows.get(rowKey(0, tileIndex));
+    if (base === undefined) return { level: 0, index: tileIndex };
+    const off = first - tileIndex * TILE_WIDTH;
+    const width = 2 ** r;
+    if (base === null || (off + width) * 32 > base.length) return undefined;
+    if (r === 0) return base.slice(off * 32, off * 32 + 32);
+    const hs: Uint8Array[] = [];
+    for (let i = 0; i < width; i++) hs.push(base.subarray((off + i) * 32, (off + i + 1) * 32));
+    return rootFromLeafHashes(hs);
+  }
+}
