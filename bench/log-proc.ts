@@ -10,6 +10,7 @@ export async function startLogProcess(
   admit: string,
   extraArgs: string[] = [],
   env: Record<string, string> = {},
+  nodeArgs: string[] = [],
 ): Promise<{ p: Proc; url: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vpause-bench-'));
   writeFileSync(join(dir, 'log.key'), `${logPrivateKey}\n`, { mode: 0o600 });
@@ -29,6 +30,7 @@ export async function startLogProcess(
       ...extraArgs,
     ],
     { VPAUSE_LOG: 'error', ...env },
+    nodeArgs,
   );
   const url = (await p.waitFor(/log listening on (http:\/\/\S+)/, 600_000))[1]!;
   return { p, url, dir };

@@ -56,7 +56,9 @@ const startLogProc = (data: string, admit: string) =>
     logKey.privateKey,
     admit,
     THREADS !== undefined ? ['--threads', THREADS] : [],
-    CPU_PROF !== undefined ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {},
+    {},
+    // Node refuses --cpu-prof in NODE_OPTIONS: it goes on the log process's command line.
+    CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [],
   );
 
 /** CPU seconds (user + system, all threads) of a process, from /proc; NaN where unavailable. */

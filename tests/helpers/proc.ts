@@ -13,8 +13,12 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startVpause(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [VPAUSE_BIN, ...args], {
+export function startVpause(
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, VPAUSE_BIN, ...args], {
     env: { ...process.env, VPAUSE_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
