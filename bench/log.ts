@@ -12,6 +12,7 @@
  *        npm run bench:log -- --build-only 1   (only build or extend the cached trees)
  *        npm run bench:log -- --skip-proofs 1  (ingest only: no 1M/10M trees, proofs or RSS)
  *        npm run bench:log -- --threads N      (`vpause log serve --threads N`; default: its own)
+ *        npm run bench:log -- --sqlite-thread 1 (`vpause log serve --sqlite-thread`)
  *        npm run bench:log -- --cpu-prof DIR   (write a V8 CPU profile of the log process to DIR)
  *
  * Next to each ingest rate it prints the CPU seconds the log process (all its threads) and this
@@ -55,7 +56,10 @@ const startLogProc = (data: string, admit: string) =>
     data,
     logKey.privateKey,
     admit,
-    THREADS !== undefined ? ['--threads', THREADS] : [],
+    [
+      ...(THREADS !== undefined ? ['--threads', THREADS] : []),
+      ...(args.has('sqlite-thread') ? ['--sqlite-thread'] : []),
+    ],
     {},
     // Node refuses --cpu-prof in NODE_OPTIONS: it goes on the log process's command line.
     CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [],

@@ -24,6 +24,11 @@ export function registerLog(program: Command): void {
       '--threads <n>',
       'worker threads that parse and verify submissions (0: none; default: one per core)',
     )
+    .option(
+      '--sqlite-thread',
+      'run the SQLite connection on its own thread, so commits do not stall the event loop',
+      false,
+    )
     .action(
       async (o: {
         data: string;
@@ -35,6 +40,7 @@ export function registerLog(program: Command): void {
         dbSchema: string;
         witnessPolicy?: string;
         threads?: string;
+        sqliteThread: boolean;
       }) => {
         const { host, port } = parseListen(o.listen);
         let threads: number | undefined;
@@ -55,6 +61,7 @@ export function registerLog(program: Command): void {
           ...(o.db !== undefined ? { db: o.db, dbSchema: o.dbSchema } : {}),
           ...(o.witnessPolicy !== undefined ? { witnessPolicy: o.witnessPolicy } : {}),
           ...(threads !== undefined ? { threads } : {}),
+          ...(o.sqliteThread ? { sqliteThread: true } : {}),
         });
         process.stdout.write(
           `log listening on ${running.url} (origin ${running.service.origin})\n`,

@@ -49,6 +49,8 @@ export interface LogServerConfig {
    * loop). Default: one per core where there is more than one core, else 0.
    */
   threads?: number;
+  /** SQLite storage on its own thread (`--data` only; see src/log/storage/sqlite-thread.ts). */
+  sqliteThread?: boolean;
 }
 
 export interface RunningLog extends AsyncDisposable {
@@ -81,6 +83,7 @@ export async function startLog(cfg: LogServerConfig): Promise<RunningLog> {
       ...(cfg.db !== undefined ? { db: cfg.db } : {}),
       ...(cfg.dbSchema !== undefined ? { schema: cfg.dbSchema } : {}),
       ...(cfg.memory ? { memory: true } : {}),
+      ...(cfg.sqliteThread === true ? { sqliteThread: true } : {}),
     }));
   const metrics = createLogMetrics();
   // ---- witnessing (issue 4): the publication hook of src/log/witness-client.ts ----------------

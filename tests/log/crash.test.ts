@@ -128,6 +128,12 @@ describe('the log under SIGKILL', () => {
     expect(r.checkpoints).toBeGreaterThan(KILLS);
   }, 300_000);
 
+  it(`keeps every acknowledged entry and only consistent checkpoints across ${KILLS} kills (SQLite on its own thread)`, async () => {
+    const r = await crashRun(['--sqlite-thread'], 'sqlite-thread');
+    expect(r.acked).toBeGreaterThan(KILLS);
+    expect(r.checkpoints).toBeGreaterThan(KILLS);
+  }, 300_000);
+
   it(`keeps every acknowledged entry and only consistent checkpoints across ${KILLS} kills (PostgreSQL)`, async () => {
     const schema = `vpause_crash_${Date.now().toString(36)}_${process.pid}`;
     schemas.push(schema);

@@ -362,6 +362,11 @@ export interface OpenStorageOptions {
   poolMax?: number;
   /** SQLite page cache in MiB (default 8). */
   sqliteCacheMiB?: number;
+  /**
+   * SQLite on a thread of its own (./sqlite-thread.ts), so that commits' fsyncs do not stall the
+   * event loop. Not with an injected clock `now`, which cannot cross threads.
+   */
+  sqliteThread?: boolean;
 }
 
 /**
@@ -382,6 +387,13 @@ export async function openStorage(opts: OpenStorageOptions): Promise<LogStorage>
       connectionString: opts.db,
       ...(opts.schema === undefined ? {} : { schema: opts.schema }),
       ...(opts.poolMax === undefined ? {} : { poolMax: opts.poolMax }),
+    });
+  }
+  if (opts.data !== undefined && opts.sqliteThread === true && opts.now === undefined) {
+    const { ThreadedSqliteStorage } = await import('./sqlite-thread.js');
+    return ThreadedSqliteStorage.open({
+      dir: opts.data,
+      ...(opts.sqliteCacheMiB !== undefined ? { cacheMiB: opts.sqliteCacheMiB } : {}),
     });
   }
   if (opts.data !== undefined) {
