@@ -10,7 +10,7 @@
  * is its own JCS encoding and a valid verdict, and every signature naming a trusted key must
  * verify (at least one must). Pure: no I/O.
  */
-import { pae, signEnvelope } from '../../protocol/src/dsse.js';
+import { signEnvelope, verifySignatures } from '../../protocol/src/dsse.js';
 import { jcs } from '../../protocol/src/jcs.js';
 import { parseJsonStrict } from '../../protocol/src/json.js';
 import {
@@ -21,8 +21,7 @@ import {
   verdictSchema,
 } from '../../protocol/src/verdict.js';
 import { fromBase64, utf8 } from '../core/bytes.js';
-import { verifyEd25519 } from '../crypto/ed25519.js';
-import { keyIdString, type SignerKey, type VerifierKey } from '../note/keys.js';
+import type { SignerKey, VerifierKey } from '../note/keys.js';
 import { VerifierError } from './errors.js';
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -95,25 +94,18 @@ export function openSignedVerdict(doc: unknown, keys: readonly VerifierKey[]): O
     );
   }
   if (jcs(json) !== text) throw invalid('verdict payload is not its own JCS encoding');
-  const msg = pae(VERDICT_PAYLOAD_TYPE, bytes);
-  const signedBy: string[] = [];
-  for (const s of signatures) {
-    for (const k of keys) {
-      if (keyIdString(k) !== s.keyid) continue;
-      if (!verifyEd25519(k.publicKey, msg, fromBase64(s.sig))) {
-        throw new VerifierError(
-          'VERDICT_SIGNATURE_INVALID',
-          `the signature by ${s.keyid} does not verify`,
-        );
-      }
-      signedBy.push(k.vkey);
-    }
+  // The statements' rule (protocol/src/dsse.ts): signatures by untrusted keys are ignored, a
+  // trusted key's signature must verify, and at least one must.
+  let trusted: VerifierKey[];
+  try {
+    trusted = verifySignatures(VERDICT_PAYLOAD_TYPE, bytes, signatures, keys);
+  } catch (e) {
+    const why =
+      (e as { code?: string }).code === 'KEYID_MISMATCH'
+        ? `no signature by a trusted verifier key (signed by ${[...ids].join(', ')})`
+        : (e as Error).message;
+    throw new VerifierError('VERDICT_SIGNATURE_INVALID', why, { cause: e });
   }
-  if (signedBy.length === 0) {
-    throw new VerifierError(
-      'VERDICT_SIGNATURE_INVALID',
-      `no signature by a trusted verifier key (signed by ${[...ids].join(', ')})`,
-    );
-  }
+  const signedBy = trusted.map((k) => k.vkey);
   return { verdict: v.data, signedBy };
 }
