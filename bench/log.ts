@@ -11,6 +11,7 @@
  * Usage: npm run bench:log [-- --entries 10000000 --single 20000 --batch 60000]
  *        npm run bench:log -- --build-only 1   (only build or extend the cached trees)
  *        npm run bench:log -- --skip-proofs 1  (ingest only: no 1M/10M trees, proofs or RSS)
+ *        npm run bench:log -- --proofs-only 1  (proofs, hello world and RSS only)
  *        npm run bench:log -- --threads N      (`vpause log serve --threads N`; default: its own)
  *        npm run bench:log -- --sqlite-thread 1 (`vpause log serve --sqlite-thread`)
  *        npm run bench:log -- --cpu-prof DIR   (write a V8 CPU profile of the log process to DIR)
@@ -65,10 +66,16 @@ const startLogProc = (data: string, admit: string) =>
     CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [],
   );
 
-/** CPU seconds (user + system, all threads) of a process, from /proc; NaN where unavailable. */
-function cpuSeconds(pid: number | undefined): number {
+/**
+ * CPU seconds (user + system) of a process, all its threads, from /proc; with `mainThread`, of
+ * its main thread only (the event loop: its thread id is the process id). NaN where unavailable.
+ */
+function cpuSeconds(pid: number | undefined, mainThread = false): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(
+      mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`,
+      'utf8',
+    );
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields 14 and 15 (utime, stime) in clock ticks; Linux uses 100 ticks a second.
     return (Number(f[11]) + Number(f[12])) / 100;
@@ -80,14 +87,21 @@ function cpuSeconds(pid: number | undefined): number {
 /** Measures the CPU seconds of the log process and of this process over `f`. */
 async function withCpu<T>(pid: number | undefined, f: () => Promise<T>) {
   const s0 = cpuSeconds(pid);
+  const m0 = cpuSeconds(pid, true);
   const c0 = process.cpuUsage();
   const r = await f();
   const c = process.cpuUsage(c0);
-  return { r, server: cpuSeconds(pid) - s0, client: (c.user + c.system) / 1e6 };
+  return {
+    r,
+    server: cpuSeconds(pid) - s0,
+    loop: cpuSeconds(pid, true) - m0,
+    client: (c.user + c.system) / 1e6,
+  };
 }
 
-function cpuNote(server: number, client: number, statements: number): string {
-  return `CPU: log ${server.toFixed(2)} s (${((server * 1e6) / statements).toFixed(0)} µs/statement), load generator ${client.toFixed(2)} s`;
+function cpuNote(server: number, loop: number, client: number, statements: number): string {
+  const us = (s: number) => ((s * 1e6) / statements).toFixed(0);
+  return `CPU: log ${server.toFixed(2)} s (${us(server)} µs/statement, of which event loop ${us(loop)} µs), load generator ${client.toFixed(2)} s`;
 }
 
 async function rssOf(url: string): Promise<number> {
@@ -96,9 +110,20 @@ async function rssOf(url: string): Promise<number> {
   return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 
-function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
+/**
+ * Runs autocannon. With `amount`, autocannon reports the end of the run only at its next
+ * one-second tick, so the result also carries `seconds`: from the start to the last response.
+ */
+function cannon(opts: autocannon.Options): Promise<autocannon.Result & { seconds: number }> {
   return new Promise((resolve, reject) => {
-    autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
+    const t0 = performance.now();
+    let last = t0;
+    const inst = autocannon(opts, (err, res) =>
+      err ? reject(err) : resolve({ ...res, seconds: (last - t0) / 1000 }),
+    );
+    inst.on('response', () => {
+      last = performance.now();
+    });
   });
 }
 
@@ -143,6 +168,14 @@ async function bulkTree(data: string, size: number): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * Where the cached tree of `size` entries lives: one directory per size, so that the RSS at 1M
+ * is that of a log whose tree has 1M entries (not of the 10M log proving at an older size).
+ */
+function treeDir(size: number): string {
+  return join(OUT, size === BIG ? 'tree' : `tree-${size}`);
+}
+
 async function proofRun(url: string, size: number, seconds: number): Promise<autocannon.Result> {
   let x = 12345;
   return cannon({
@@ -162,19 +195,8 @@ async function proofRun(url: string, size: number, seconds: number): Promise<aut
   });
 }
 
-async function main() {
-  if (args.has('build-only')) {
-    for (const size of [SMALL, BIG]) {
-      console.log(
-        `tree of ${fmt(size)} entries built in ${fmt(await bulkTree(join(OUT, 'tree'), size))} s`,
-      );
-    }
-    return;
-  }
-  console.log(
-    `# bench:log  node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`,
-  );
-
+/** Raw verification over all cores, then durable ingest through the real server. */
+async function ingestSection() {
   // 1. Baseline: raw verification over all cores.
   const raw = await rawVerifyRate();
   console.log(
@@ -221,11 +243,11 @@ async function main() {
         ],
       }),
     );
-    const singleRate = s.requests.total / s.duration;
+    const singleRate = s['2xx'] / s.seconds;
     console.log(
-      `ingest, single POSTs (64 connections): ${fmt(s['2xx'] / s.duration)} statements/s  (non-2xx ${s.non2xx}, errors ${s.errors})  latency p50 ${s.latency.p50} ms  p99 ${s.latency.p99} ms   = ${(singleRate / raw.perSecond).toFixed(2)} x raw verify`,
+      `ingest, single POSTs (64 connections): ${fmt(singleRate)} statements/s  (non-2xx ${s.non2xx}, errors ${s.errors})  latency p50 ${s.latency.p50} ms  p99 ${s.latency.p99} ms   = ${(singleRate / raw.perSecond).toFixed(2)} x raw verify`,
     );
-    console.log(`  ${cpuNote(sc.server, sc.client, s['2xx'])}`);
+    console.log(`  ${cpuNote(sc.server, sc.loop, sc.client, s['2xx'])}`);
     const bodies: string[] = [];
     for (let i = 0; i < BATCH_TOTAL; i += BATCH) {
       bodies.push(
@@ -252,33 +274,47 @@ async function main() {
         ],
       }),
     );
-    const batchRate = (b['2xx'] * BATCH) / b.duration;
+    const batchRate = (b['2xx'] * BATCH) / b.seconds;
     console.log(
       `ingest, batch POSTs of ${BATCH} (4 connections): ${fmt(batchRate)} statements/s  (non-2xx ${b.non2xx})  request p50 ${b.latency.p50} ms  p99 ${b.latency.p99} ms   = ${(batchRate / raw.perSecond).toFixed(2)} x raw verify`,
     );
-    console.log(`  ${cpuNote(bc.server, bc.client, b['2xx'] * BATCH)}`);
+    console.log(`  ${cpuNote(bc.server, bc.loop, bc.client, b['2xx'] * BATCH)}`);
   } finally {
     await log.p.kill('SIGTERM');
     rmSync(ingestDir, { recursive: true, force: true });
   }
+}
 
+async function main() {
+  if (args.has('build-only')) {
+    for (const size of [SMALL, BIG]) {
+      console.log(
+        `tree of ${fmt(size)} entries built in ${fmt(await bulkTree(treeDir(size), size))} s`,
+      );
+    }
+    return;
+  }
+  console.log(
+    `# bench:log  node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`,
+  );
+
+  if (!args.has('proofs-only')) await ingestSection();
   if (args.has('skip-proofs')) return;
 
   // 3. Proofs and memory on big trees (bulk-built, cached in bench/out/).
   mkdirSync(OUT, { recursive: true });
-  const treeDir = join(OUT, 'tree');
   const rss: Record<string, number> = {};
   let proofRate = 0;
   for (const size of [SMALL, BIG]) {
-    const secs = await bulkTree(treeDir, size);
+    const secs = await bulkTree(treeDir(size), size);
     console.log(`(tree of ${fmt(size)} entries ready in ${fmt(secs)} s)`);
-    const srv = await startLogProc(treeDir, '');
+    const srv = await startLogProc(treeDir(size), '');
     try {
-      const r = await proofRun(srv.url, size, 5);
+      const { r, server } = await withCpu(srv.p.child.pid, () => proofRun(srv.url, size, 5));
       rss[size] = await rssOf(srv.url);
       if (size === BIG) proofRate = r.requests.average;
       console.log(
-        `inclusion proofs at size ${fmt(size)} (32 connections): ${fmt(r.requests.average)} req/s  (non-2xx ${r.non2xx})  p99 ${r.latency.p99} ms  RSS ${fmt(rss[size]! / 2 ** 20)} MiB`,
+        `inclusion proofs at size ${fmt(size)} (32 connections): ${fmt(r.requests.average)} req/s  (non-2xx ${r.non2xx})  p99 ${r.latency.p99} ms  RSS ${fmt(rss[size]! / 2 ** 20)} MiB  server CPU ${((server * 1e6) / r.requests.total).toFixed(1)} µs/request`,
       );
     } finally {
       await srv.p.kill('SIGTERM');
@@ -295,9 +331,13 @@ async function main() {
       if (m) resolve(m[1]!);
     });
   });
-  const h = await cannon({ url: `${helloUrl}/hello`, connections: 32, duration: 5 });
+  const { r: h, server: hs } = await withCpu(hp.pid, () =>
+    cannon({ url: `${helloUrl}/hello`, connections: 32, duration: 5 }),
+  );
   hp.kill('SIGTERM');
-  console.log(`hello world, same stack (32 connections): ${fmt(h.requests.average)} req/s`);
+  console.log(
+    `hello world, same stack (32 connections): ${fmt(h.requests.average)} req/s  server CPU ${((hs * 1e6) / h.requests.total).toFixed(1)} µs/request`,
+  );
   console.log(
     `proofs / hello-world = ${(proofRate / h.requests.average).toFixed(2)}  (target >= 0.5)`,
   );

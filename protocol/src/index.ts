@@ -19,12 +19,14 @@ export {
 } from './jcs.js';
 export * from './schemas.js';
 export {
+  type ChainFields,
   chainKey,
   LAB_ROOT_KEY_SUFFIX,
   labOfRootKeyName,
   labRootKeyName,
   MAX_ENTRY_BYTES,
   MAX_JSON_DEPTH,
+  type MeterChainFields,
   makeStatement,
   type ParsedStatement,
   type ParsedStatementOf,
@@ -32,6 +34,7 @@ export {
   parseEntry,
   payloadHash,
   type Statement,
+  type UsageChainFields,
   verifyStatementSignature,
   ZERO_HASH,
 } from './statements.js';

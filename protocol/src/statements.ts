@@ -374,18 +374,25 @@ export function verifyStatementSignature(parsed: ParsedStatement, key: VerifierK
   verifySignatures(parsed.payloadType, parsed.payloadBytes, parsed.envelope.signatures, [key]);
 }
 
+/** The fields of a usage payload that name its chain, and its place in it. */
+export type UsageChainFields = Pick<UsagePayload, 'lab' | 'facility' | 'cluster' | 'node' | 'seq'>;
+/** The fields of a meter payload that name its chain, and its place in it. */
+export type MeterChainFields = Pick<MeterPayload, 'facility' | 'meter' | 'seq'>;
+/** What `chainKey` reads of a payload. */
+export type ChainFields = UsageChainFields | MeterChainFields;
+
 /**
  * The chain a statement belongs to, or null: `usage/<lab>/<facility>/<cluster>/<node>` for usage
  * reports, `meter/<facility>/<meter>` for meter readings. Within a chain `seq` counts up from 0
  * and `prev` links each payload to the previous one (see payloadHash).
  */
-export function chainKey(payloadType: PayloadType, payload: Payload): string | null {
+export function chainKey(payloadType: PayloadType, payload: Payload | ChainFields): string | null {
   if (payloadType === PAYLOAD_TYPE.usage) {
-    const u = payload as UsagePayload;
+    const u = payload as UsageChainFields;
     return `usage/${u.lab}/${u.facility}/${u.cluster}/${u.node}`;
   }
   if (payloadType === PAYLOAD_TYPE.meter) {
-    const m = payload as MeterPayload;
+    const m = payload as MeterChainFields;
     return `meter/${m.facility}/${m.meter}`;
   }
   return null;

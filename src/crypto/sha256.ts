@@ -33,3 +33,20 @@ export function sha256Pair(prefix: number, a: Uint8Array, b: Uint8Array): Uint8A
   scratch.set(b, 33);
   return view(oneShot('sha256', scratch, 'buffer'));
 }
+
+/** Scratch for prefixed one-shot hashes; grows to the largest input seen (entries ≤ 64 KiB). */
+let prefixed = new Uint8Array(1024);
+
+/**
+ * SHA-256(prefix || data) for one prefix byte (Merkle leaves): one native call through a scratch
+ * copy, instead of a createHash object per leaf.
+ */
+export function sha256Prefixed(prefix: number, data: Uint8Array): Uint8Array {
+  if (oneShot === undefined || data.length >= 1 << 20) {
+    return sha256(Uint8Array.of(prefix), data);
+  }
+  if (prefixed.length < data.length + 1) prefixed = new Uint8Array(data.length + 1);
+  prefixed[0] = prefix;
+  prefixed.set(data, 1);
+  return view(oneShot('sha256', prefixed.subarray(0, data.length + 1), 'buffer'));
+}

@@ -10,6 +10,7 @@ import { toBase64 } from '../core/bytes.js';
 import { VPauseError } from '../core/errors.js';
 import { problem, problemFromError, sendProblem } from '../http/problem.js';
 import { parseTilePath, TILE_WIDTH } from '../merkle/tiles.js';
+import { splitJsonArray } from './batch-body.js';
 import type { LogService } from './service.js';
 
 /** Most envelopes in one batch POST. */
@@ -201,19 +202,7 @@ export function createLogApp(svc: LogService, opts: LogAppOptions): OpenAPIHono 
       return c.json({ index: r.index, leafHash: r.leafHash }, 200);
     }
     const body = await readBody(c, MAX_BATCH_BODY, 'BATCH_TOO_LARGE');
-    let arr: unknown;
-    try {
-      arr = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
-    } catch {
-      throw new VPauseError('ENTRY_MALFORMED_JSON', 'batch body is not a JSON array');
-    }
-    if (!Array.isArray(arr))
-      throw new VPauseError('ENTRY_MALFORMED_JSON', 'batch body is not a JSON array');
-    if (arr.length === 0) throw new VPauseError('ENTRY_EMPTY', 'batch is empty');
-    if (arr.length > MAX_BATCH)
-      throw new VPauseError('BATCH_TOO_LARGE', `batch of ${arr.length} > ${MAX_BATCH}`);
-    const enc = new TextEncoder();
-    const results = await svc.submitBatch(arr.map((e) => enc.encode(JSON.stringify(e))));
+    const results = await svc.submitBatch(splitJsonArray(body, { maxElements: MAX_BATCH }));
     return c.json(
       {
         results: results.map((r) =>

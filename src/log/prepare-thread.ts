@@ -4,7 +4,13 @@
  * main thread has pushed to it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { KeyRing, prepareParsed, type SignatureOutcome, toWireError } from './prepare.js';
+import {
+  admissionPayload,
+  KeyRing,
+  prepareParsed,
+  type SignatureOutcome,
+  toWireError,
+} from './prepare.js';
 import type { FromWorker, ToWorker, WireMeta } from './prepare-pool.js';
 
 const ring = new KeyRing();
@@ -36,7 +42,7 @@ port.on('message', (m: ToWorker) => {
       leaf.set(leafHash, i * 32);
       meta.push({
         payloadType: parsed.payloadType,
-        payload: parsed.payload,
+        payload: admissionPayload(parsed.payloadType, parsed.payload),
         keyids: parsed.envelope.signatures.map((s) => s.keyid),
         outcomes: outcomes as Map<string, SignatureOutcome>,
       });

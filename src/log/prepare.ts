@@ -13,10 +13,15 @@
  * statement is never admitted without a verification.
  */
 import {
+  type MeterChainFields,
+  type MeterPayload,
+  PAYLOAD_TYPE,
   type ParsedStatement,
   type PayloadOf,
   type PayloadType,
   parseEntry,
+  type UsageChainFields,
+  type UsagePayload,
   verifyStatementSignature,
 } from '../../protocol/src/index.js';
 import { VPauseError } from '../core/errors.js';
@@ -43,14 +48,41 @@ interface PreparedBase {
   outcomes: Map<string, SignatureOutcome>;
 }
 
+/**
+ * What admission reads of a payload (checked against its schema where it was parsed): all of it
+ * for registrations, inventories and pauses (rare; their identity claim hashes the payload), and
+ * only the fields naming its chain for usage and meter statements, most of the traffic, so that
+ * little crosses from the preparation workers.
+ */
+export type AdmissionPayload<T extends PayloadType> = T extends typeof PAYLOAD_TYPE.usage
+  ? UsageChainFields
+  : T extends typeof PAYLOAD_TYPE.meter
+    ? MeterChainFields
+    : PayloadOf<T>;
+
 /** A statement that parsed, with what admission needs of it; narrow on `payloadType`. */
 export type PreparedStatement = {
   [T in PayloadType]: PreparedBase & {
     payloadType: T;
-    /** The payload object, checked against its schema. */
-    payload: PayloadOf<T>;
+    payload: AdmissionPayload<T>;
   };
 }[PayloadType];
+
+/** The part of a payload admission reads (see AdmissionPayload). */
+export function admissionPayload(
+  payloadType: PayloadType,
+  payload: PayloadOf<PayloadType>,
+): AdmissionPayload<PayloadType> {
+  if (payloadType === PAYLOAD_TYPE.usage) {
+    const u = payload as UsagePayload;
+    return { lab: u.lab, facility: u.facility, cluster: u.cluster, node: u.node, seq: u.seq };
+  }
+  if (payloadType === PAYLOAD_TYPE.meter) {
+    const m = payload as MeterPayload;
+    return { facility: m.facility, meter: m.meter, seq: m.seq };
+  }
+  return payload;
+}
 
 /** One prepared body: a statement, or the error parseEntry refused it with. */
 export type Prepared = PreparedStatement | { error: VPauseError };
@@ -148,7 +180,7 @@ export function prepareInline(body: Uint8Array, ring: KeyRing): Prepared {
     const { parsed, leafHash, outcomes } = prepareParsed(body, ring);
     return {
       payloadType: parsed.payloadType,
-      payload: parsed.payload,
+      payload: admissionPayload(parsed.payloadType, parsed.payload),
       keyids: parsed.envelope.signatures.map((s) => s.keyid),
       entry: parsed.entry,
       leafHash,

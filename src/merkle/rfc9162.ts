@@ -17,7 +17,7 @@
  * Pure: no I/O.
  */
 import { bytesEqual } from '../core/bytes.js';
-import { sha256, sha256Pair } from '../crypto/sha256.js';
+import { sha256, sha256Pair, sha256Prefixed } from '../crypto/sha256.js';
 import { merkleError } from './errors.js';
 import {
   bitCeil,
@@ -37,7 +37,6 @@ export type { MerkleError, MerkleErrorCode } from './errors.js';
 /** Size in bytes of every hash in the tree (SHA-256). */
 export const HASH_SIZE = HASH_BYTES;
 
-const LEAF_PREFIX = new Uint8Array([0x00]);
 const EMPTY_ROOT = sha256();
 
 // ---------------------------------------------------------------------------------------------
@@ -45,7 +44,7 @@ const EMPTY_ROOT = sha256();
 
 /** The leaf hash of a log entry: SHA-256(0x00 || data). */
 export function hashLeaf(data: Uint8Array): Uint8Array {
-  return sha256(LEAF_PREFIX, data);
+  return sha256Prefixed(0x00, data);
 }
 
 /** The hash of an interior node: SHA-256(0x01 || left || right). */
