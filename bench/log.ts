@@ -19,7 +19,7 @@
  * Next to each ingest rate it prints the CPU seconds the log process (all its threads) and this
  * load generator spent, from /proc (Linux), since rates on a small shared machine are noisy.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -84,24 +84,53 @@ function cpuSeconds(pid: number | undefined, mainThread = false): number {
   }
 }
 
-/** Measures the CPU seconds of the log process and of this process over `f`. */
+/** CPU seconds of each thread of a process (by thread id), from /proc; empty where unavailable. */
+function threadCpu(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {}
+  return out;
+}
+
+/**
+ * Measures the CPU seconds of the log process and of this process over `f`; for the log, also
+ * of its main thread (the event loop) and of each other thread, busiest first (the preparation
+ * workers, then V8's and libuv's helper threads).
+ */
 async function withCpu<T>(pid: number | undefined, f: () => Promise<T>) {
   const s0 = cpuSeconds(pid);
   const m0 = cpuSeconds(pid, true);
+  const t0 = threadCpu(pid);
   const c0 = process.cpuUsage();
   const r = await f();
   const c = process.cpuUsage(c0);
+  const others: number[] = [];
+  for (const [tid, secs] of threadCpu(pid)) {
+    if (tid !== String(pid)) others.push(secs - (t0.get(tid) ?? 0));
+  }
+  others.sort((a, b) => b - a);
   return {
     r,
     server: cpuSeconds(pid) - s0,
     loop: cpuSeconds(pid, true) - m0,
+    others,
     client: (c.user + c.system) / 1e6,
   };
 }
 
-function cpuNote(server: number, loop: number, client: number, statements: number): string {
+function cpuNote(
+  cpu: { server: number; loop: number; others: number[]; client: number },
+  statements: number,
+): string {
   const us = (s: number) => ((s * 1e6) / statements).toFixed(0);
-  return `CPU: log ${server.toFixed(2)} s (${us(server)} µs/statement, of which event loop ${us(loop)} µs), load generator ${client.toFixed(2)} s`;
+  const top = cpu.others.slice(0, 2);
+  const rest = cpu.others.slice(2).reduce((a, b) => a + b, 0);
+  return `CPU: log ${cpu.server.toFixed(2)} s = ${us(cpu.server)} µs/statement (event loop ${us(cpu.loop)}, busiest threads ${top.map(us).join(' + ')}, all others ${us(rest)}), load generator ${cpu.client.toFixed(2)} s`;
 }
 
 async function rssOf(url: string): Promise<number> {
@@ -247,7 +276,7 @@ async function ingestSection() {
     console.log(
       `ingest, single POSTs (64 connections): ${fmt(singleRate)} statements/s  (non-2xx ${s.non2xx}, errors ${s.errors})  latency p50 ${s.latency.p50} ms  p99 ${s.latency.p99} ms   = ${(singleRate / raw.perSecond).toFixed(2)} x raw verify`,
     );
-    console.log(`  ${cpuNote(sc.server, sc.loop, sc.client, s['2xx'])}`);
+    console.log(`  ${cpuNote(sc, s['2xx'])}`);
     const bodies: string[] = [];
     for (let i = 0; i < BATCH_TOTAL; i += BATCH) {
       bodies.push(
@@ -278,7 +307,7 @@ async function ingestSection() {
     console.log(
       `ingest, batch POSTs of ${BATCH} (4 connections): ${fmt(batchRate)} statements/s  (non-2xx ${b.non2xx})  request p50 ${b.latency.p50} ms  p99 ${b.latency.p99} ms   = ${(batchRate / raw.perSecond).toFixed(2)} x raw verify`,
     );
-    console.log(`  ${cpuNote(bc.server, bc.loop, bc.client, b['2xx'] * BATCH)}`);
+    console.log(`  ${cpuNote(bc, b['2xx'] * BATCH)}`);
   } finally {
     await log.p.kill('SIGTERM');
     rmSync(ingestDir, { recursive: true, force: true });

@@ -216,8 +216,6 @@ function envelopeJcsText(e: Envelope): string | undefined {
   return `${out}]}`;
 }
 
-const utf8Encoder = new TextEncoder();
-
 /**
  * The fast path of parseEntry, for the common case of a valid statement submitted as its
  * canonical entry: it returns what the strict path would return, or undefined whenever anything
@@ -235,18 +233,20 @@ function parseCanonicalFast(bytes: Uint8Array): ParsedStatement | undefined {
   let json: unknown;
   let payloadJson: unknown;
   let payloadText: string;
+  let text: string;
   try {
-    json = JSON.parse(utf8Strict.decode(bytes));
+    text = utf8Strict.decode(bytes);
+    json = JSON.parse(text);
   } catch {
     return undefined;
   }
   const frame = envelopeFrameSchema.safeParse(json);
   if (!frame.success) return undefined;
   const envelope = frame.data;
-  const entryText = envelopeJcsText(envelope);
-  if (entryText === undefined) return undefined;
-  const entry = utf8Encoder.encode(entryText);
-  if (!sameBytes(entry, bytes)) return undefined;
+  // Strict decoding that keeps a byte-order mark is one-to-one on valid UTF-8, so comparing the
+  // texts is comparing the bytes with the UTF-8 of the JCS text.
+  if (envelopeJcsText(envelope) !== text) return undefined;
+  const entry = bytes.slice();
   if (envelope.signatures.length === 0) return undefined;
   const payloadType = envelope.payloadType;
   if (!isPayloadType(payloadType)) return undefined;
