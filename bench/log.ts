@@ -8,7 +8,7 @@
  * integrator does, in larger chunks) and cached in bench/out/ between runs; proofs are served by
  * the server.
  *
- * Usage: npm run bench:log [-- --entries 10000000 --single 20000 --batch 60000]
+ * Usage: npm run bench:log [-- --entries 10000000 --single 20000 --batch 60000 --warmup 10000]
  *        npm run bench:log -- --build-only 1   (only build or extend the cached trees)
  *        npm run bench:log -- --skip-proofs 1  (ingest only: no 1M/10M trees, proofs or RSS)
  *        npm run bench:log -- --proofs-only 1  (proofs, hello world and RSS only)
@@ -41,6 +41,7 @@ const SMALL = Math.min(1_000_000, BIG);
 const SINGLE = Number(args.get('single') ?? 20_000);
 const BATCH_TOTAL = Number(args.get('batch') ?? 60_000);
 const BATCH = 1000;
+const WARMUP = Number(args.get('warmup') ?? 10_000);
 const OUT = join(process.cwd(), 'bench', 'out');
 
 function fmt(n: number): string {
@@ -238,10 +239,11 @@ async function ingestSection() {
   const nodes = Array.from({ length: NODES }, (_, i) => `n${i}`);
   const gen0 = performance.now();
   const regs = nodes.map((n) => lab.register(n).body);
+  const warm = Array.from({ length: WARMUP }, (_, i) => lab.usage(nodes[i % NODES]!).body);
   const single = Array.from({ length: SINGLE }, (_, i) => lab.usage(nodes[i % NODES]!).body);
   const batched = Array.from({ length: BATCH_TOTAL }, (_, i) => lab.usage(nodes[i % NODES]!).body);
   console.log(
-    `(generated ${fmt(SINGLE + BATCH_TOTAL)} signed statements in ${fmt((performance.now() - gen0) / 1000)} s)`,
+    `(generated ${fmt(WARMUP + SINGLE + BATCH_TOTAL)} signed statements in ${fmt((performance.now() - gen0) / 1000)} s)`,
   );
   const ingestDir = mkdtempSync(join(tmpdir(), 'vpause-bench-ingest-'));
   const log = await startLogProc(ingestDir, `lab ${lab.root.vkey}\n`);
@@ -254,9 +256,37 @@ async function ingestSection() {
       });
       if (r.status !== 200) throw new Error(`registration refused: ${await r.text()}`);
     }
-    let k = 0;
     const dec = new TextDecoder();
     const pid = log.p.child.pid;
+    // Warm-up, not measured: half single POSTs, half batches, so that V8 has compiled the hot
+    // paths of both (its background compiler threads otherwise show up in the log's CPU).
+    const half = Math.floor(WARMUP / 2);
+    let w = 0;
+    await cannon({
+      url: log.url,
+      connections: Math.min(64, Math.max(1, half)),
+      amount: half,
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/statements',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (req) => ({ ...req, body: dec.decode(warm[w++]!) }),
+        },
+      ],
+    });
+    for (let i = half; i < WARMUP; i += BATCH) {
+      const r = await fetch(`${log.url}/v1/statements:batch`, {
+        method: 'POST',
+        body: `[${warm
+          .slice(i, Math.min(WARMUP, i + BATCH))
+          .map((b) => dec.decode(b))
+          .join(',')}]`,
+        headers: { 'content-type': 'application/json' },
+      });
+      if (r.status !== 200) throw new Error(`warm-up batch refused: ${await r.text()}`);
+    }
+    let k = 0;
     const { r: s, ...sc } = await withCpu(pid, () =>
       cannon({
         url: log.url,
@@ -339,6 +369,7 @@ async function main() {
     console.log(`(tree of ${fmt(size)} entries ready in ${fmt(secs)} s)`);
     const srv = await startLogProc(treeDir(size), '');
     try {
+      await proofRun(srv.url, size, 1); // warm-up
       const { r, server } = await withCpu(srv.p.child.pid, () => proofRun(srv.url, size, 5));
       rss[size] = await rssOf(srv.url);
       if (size === BIG) proofRate = r.requests.average;
@@ -360,6 +391,7 @@ async function main() {
       if (m) resolve(m[1]!);
     });
   });
+  await cannon({ url: `${helloUrl}/hello`, connections: 32, duration: 1 }); // warm-up
   const { r: h, server: hs } = await withCpu(hp.pid, () =>
     cannon({ url: `${helloUrl}/hello`, connections: 32, duration: 5 }),
   );
