@@ -24,9 +24,14 @@ import {
   nodeId,
   type RegistrationRecord,
   type StatementRecord,
+  signatureCount,
+  signatureKeyid,
   signatureOutcome,
   type UsageRecord,
+  usageNode,
 } from './log-index.js';
+
+const NONE: readonly never[] = [];
 
 /** Why a statement is not authentic. */
 export type Inauthentic = {
@@ -120,12 +125,12 @@ export class KeyTable {
   }
 
   /** Rule 20.2 for one usage report. */
-  check(u: UsageRecord, node = nodeId(u.payload)): Authenticity {
+  check(u: UsageRecord, node = usageNode(u)): Authenticity {
     // Registered keys the envelope names, grouped by key (nearly always one), in the order the
     // signatures name them.
     let candidates: readonly Candidate[];
-    if (u.signatures.length === 1) {
-      candidates = this.byKeyid.get(u.signatures[0]!.keyid) ?? [];
+    if (signatureCount(u) === 1) {
+      candidates = this.byKeyid.get(signatureKeyid(u, 0)) ?? NONE;
     } else {
       const byKey = new Map<string, Candidate>();
       for (const s of u.signatures) {
@@ -137,11 +142,11 @@ export class KeyTable {
       }
       candidates = [...byKey.values()];
     }
-    const p = u.payload;
-    const start = u.t0 ?? parseTime(p.start);
-    const end = u.t1 ?? parseTime(p.end);
+    const start = u.t0 ?? parseTime(u.payload.start);
+    const end = u.t1 ?? parseTime(u.payload.end);
     let revoked: Inauthentic | undefined;
     let unregistered: Inauthentic | undefined;
+    let allValid = true;
     for (const { key, events } of candidates) {
       const o = signatureOutcome(u, key);
       if (o === 'invalid') {
@@ -152,9 +157,10 @@ export class KeyTable {
           registrations: events.map((e) => e.rec),
         };
       }
+      if (o !== 'valid') allValid = false;
     }
     for (const { key, events } of candidates) {
-      if (signatureOutcome(u, key) !== 'valid') continue;
+      if (!allValid && signatureOutcome(u, key) !== 'valid') continue;
       let adds: KeyEvent[] | undefined;
       let revokes: KeyEvent[] | undefined;
       for (const e of events) {
@@ -181,7 +187,7 @@ export class KeyTable {
         } else if (forNode.every((e) => e.rec.index > u.index)) {
           reason = `key ${keyIdString(key)} was registered at log index ${forNode[0]!.rec.index}, after the report`;
         } else {
-          reason = `key ${keyIdString(key)} is registered from ${forNode[0]!.rec.payload.time}, after the report's start ${p.start}`;
+          reason = `key ${keyIdString(key)} is registered from ${forNode[0]!.rec.payload.time}, after the report's start ${u.payload.start}`;
         }
         unregistered ??= {
           code: 'unregistered-key',
@@ -193,7 +199,7 @@ export class KeyTable {
       if (revokes !== undefined) {
         revoked ??= {
           code: 'revoked-key',
-          reason: `key ${keyIdString(key)} was revoked from ${revokes[0]!.rec.payload.time}, before the report's end ${p.end}`,
+          reason: `key ${keyIdString(key)} was revoked from ${revokes[0]!.rec.payload.time}, before the report's end ${u.payload.end}`,
           registrations: [...adds, ...revokes].map((e) => e.rec),
         };
         continue;

@@ -25,7 +25,6 @@
  * Pure: no I/O.
  */
 import { hash } from 'node:crypto';
-import { pae } from '../../protocol/src/dsse.js';
 import {
   ID_PATTERN,
   KEYID_PATTERN,
@@ -37,8 +36,15 @@ import {
   WORKLOADS,
 } from '../../protocol/src/schemas.js';
 import { MAX_ENTRY_BYTES, parseEntry } from '../../protocol/src/statements.js';
-import { verifyEd25519 } from '../crypto/ed25519.js';
-import type { VerifierKey } from '../note/keys.js';
+import { b64, isTimeFast, seconds, sigBytes } from './packed.js';
+
+export {
+  checkSignature,
+  isTimeFast,
+  paeOf,
+  type SignatureOutcome,
+  seconds,
+} from './packed.js';
 
 /** A decoded statement: what the verifier needs of one log entry. */
 export interface DecodedStatement {
@@ -109,59 +115,6 @@ function passes(re: RegExp, seen: string[], v: unknown): v is string {
 const idsSeen: string[] = [];
 const labsSeen: string[] = [];
 const isId = (v: unknown): v is string => passes(ID_RE, idsSeen, v);
-const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function digits(s: string, from: number, n: number): number {
-  let v = 0;
-  for (let i = from; i < from + n; i++) {
-    const c = s.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
-}
-
-/**
- * `isTime` (protocol/src/time.ts) without its long regular expression: `YYYY-MM-DDTHH:MM:SSZ`
- * naming a real Gregorian date, hours 00–23, minutes and seconds 00–59. The two are held equal by
- * tests/verifier-checks/checks-decode.test.ts.
- */
-export function isTimeFast(v: unknown): v is string {
-  if (typeof v !== 'string' || v.length !== 20) return false;
-  if (
-    v[4] !== '-' ||
-    v[7] !== '-' ||
-    v[10] !== 'T' ||
-    v[13] !== ':' ||
-    v[16] !== ':' ||
-    v[19] !== 'Z'
-  ) {
-    return false;
-  }
-  const y = digits(v, 0, 4);
-  const mo = digits(v, 5, 2);
-  const d = digits(v, 8, 2);
-  const h = digits(v, 11, 2);
-  const mi = digits(v, 14, 2);
-  const se = digits(v, 17, 2);
-  if (
-    y < 0 ||
-    mo < 1 ||
-    mo > 12 ||
-    d < 1 ||
-    h < 0 ||
-    h > 23 ||
-    mi < 0 ||
-    mi > 59 ||
-    se < 0 ||
-    se > 59
-  ) {
-    return false;
-  }
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  return d <= (mo === 2 && leap ? 29 : DAYS[mo]!);
-}
-
 /** 64 lowercase hex digits (HASH_PATTERN), without a regular expression. */
 function isHash(v: unknown): v is string {
   if (typeof v !== 'string' || v.length !== 64) return false;
@@ -221,43 +174,6 @@ function validMeter(p: Record<string, unknown>): boolean {
     p.end > p.start &&
     isQuantity(p.energyJ) &&
     isQuantity(p.counterJ)
-  );
-}
-
-/** Canonical padded base64 (as `fromBase64`): undefined when `s` is not. */
-function b64(s: string): Uint8Array | undefined {
-  const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') !== s) return undefined;
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** The last signature text decoded, and its bytes: the fast path decodes it, then the check. */
-let lastSig: { text: string; bytes: Uint8Array | undefined } = { text: '', bytes: undefined };
-
-/** `b64` of a signature, reusing the last answer for the same text. */
-function sigBytes(s: string): Uint8Array | undefined {
-  if (lastSig.text !== s) lastSig = { text: s, bytes: b64(s) };
-  return lastSig.bytes;
-}
-
-/**
- * A vpause time (already validated) as POSIX seconds: from its digits (days from the civil date,
- * proleptic Gregorian), which costs far less than `Date.parse`; anything not shaped
- * `YYYY-MM-DDTHH:MM:SSZ` goes to `Date.parse`.
- */
-export function seconds(time: string): number {
-  if (!isTimeFast(time)) return Date.parse(time) / 1000;
-  let y = digits(time, 0, 4);
-  const m = digits(time, 5, 2);
-  const d = digits(time, 8, 2);
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  const days = era * 146_097 + doe - 719_468;
-  return (
-    days * 86_400 + digits(time, 11, 2) * 3600 + digits(time, 14, 2) * 60 + digits(time, 17, 2)
   );
 }
 
@@ -372,39 +288,4 @@ export function decodeEntry(entry: Uint8Array): DecodedStatement {
     payloadHash: hash('sha256', parsed.payloadBytes, 'hex'),
     signatures: parsed.envelope.signatures,
   };
-}
-
-const paePrefixes = new Map<string, Buffer>();
-
-/** DSSE PAE(type, body), byte for byte as protocol/src/dsse.ts `pae`, with a cached prefix. */
-export function paeOf(type: string, body: Uint8Array): Uint8Array {
-  let prefix = paePrefixes.get(type);
-  if (prefix === undefined) {
-    prefix = Buffer.from(pae(type, new Uint8Array(0)).subarray(0, -2));
-    if (paePrefixes.size < 64) paePrefixes.set(type, prefix);
-  }
-  return Buffer.concat([prefix, Buffer.from(`${body.length} `, 'latin1'), body]);
-}
-
-/** The outcome of checking one key's signature on a statement (protocol/SPEC.md rule 18). */
-export type SignatureOutcome = 'valid' | 'invalid' | 'absent';
-
-/**
- * Checks the signature that names `key` (its keyid is `<name>+<hex key ID>`): `absent` when no
- * signature names it or the key is not an Ed25519 statement key, `invalid` when the one that
- * does is not canonical base64 of 64 bytes or does not verify, `valid` otherwise.
- */
-export function checkSignature(
-  d: Pick<DecodedStatement, 'payloadType' | 'payloadBytes' | 'signatures'>,
-  key: VerifierKey,
-  keyid: string,
-): SignatureOutcome {
-  if (key.type !== 0x01) return 'absent';
-  const s = d.signatures.find((x) => x.keyid === keyid);
-  if (s === undefined) return 'absent';
-  const sig = sigBytes(s.sig);
-  if (sig === undefined) return 'invalid';
-  return verifyEd25519(key.publicKey, paeOf(d.payloadType, d.payloadBytes), sig)
-    ? 'valid'
-    : 'invalid';
 }

@@ -29,7 +29,6 @@ import {
   PAYLOAD_TYPE,
   type UsagePayload,
 } from '../../protocol/src/schemas.js';
-import { ZERO_HASH } from '../../protocol/src/statements.js';
 import { formatTime, isTime, parseTime } from '../../protocol/src/time.js';
 import {
   type BundleAudit,
@@ -47,14 +46,23 @@ import { KeyTable, labRootKeys, signedBy } from './authenticity.js';
 import { VerifierError } from './errors.js';
 import { type Cited, checkpointRef, cmp, FindingSet } from './findings.js';
 import {
+  chainsTo,
+  energyOf,
+  flopOf,
   type InventoryRecord,
   type LabStatements,
   type LogIndex,
   type MeterRecord,
+  meterOf,
   nodeId,
   type PauseRecord,
+  prevIsZero,
   type StatementRecord,
+  samePayload,
+  seqOf,
   type UsageRecord,
+  usageNode,
+  workloadOf,
 } from './log-index.js';
 import { type PhysicsInterval, type PhysicsResult, physicsCheck } from './physics.js';
 import type { ObservedCheckpoint, WitnessTimeline } from './timeline.js';
@@ -95,6 +103,12 @@ export interface Evaluation {
   pause: PauseRecord;
 }
 
+/**
+ * @internal For tests: check every chain the general way (by a seq map), not the way a chain of
+ * reports that run on by one seq is checked; the two must give the same verdict.
+ */
+export const evaluateTesting = { generalChains: false };
+
 /** Most intervals × nodes one evaluation walks (a year of 5-minute reports from 100 nodes). */
 export const MAX_EXPECTED_REPORTS = 12_000_000;
 /** How many intervals a finding lists in `data` before counting the rest. */
@@ -121,8 +135,60 @@ interface NodeView {
   scoped: boolean;
   /** authentic reports, one per distinct payload, in log order */
   authentic: UsageRecord[];
-  /** by start second, authentic reports aligned with the cadence */
-  aligned: Map<number, UsageRecord[]>;
+  /** start seconds of the intervals of the cadence the node has an authentic report for */
+  aligned: Set<number>;
+  /** authentic reports by seq */
+  bySeq: SeqIndex;
+}
+
+/**
+ * A node's authentic reports by seq (one per distinct payload, in log order). While their seqs
+ * run on by one from the first, as a chain's do, the list itself is the index (no map, and no
+ * duplicate payload is possible: each has a seq of its own); the first report out of that order
+ * turns it into a map.
+ */
+class SeqIndex {
+  private base = 0;
+  private map: Map<number, UsageRecord[]> | undefined;
+
+  /** @param list the node's authentic reports, which `add` decides and the caller appends to */
+  constructor(readonly list: UsageRecord[]) {}
+
+  /** While true, the report of seq s is list[s - first] and there is no other. */
+  get contiguous(): boolean {
+    return this.map === undefined;
+  }
+
+  get first(): number {
+    return this.base;
+  }
+
+  /**
+   * Takes an authentic report (the caller then appends it to the list), unless one with the same
+   * payload is there already (false: it counts once). The same payload has the same seq.
+   */
+  add(r: UsageRecord, seq: number): boolean {
+    if (this.map === undefined) {
+      const n = this.list.length;
+      if (n === 0) this.base = seq;
+      if (seq === this.base + n) return true;
+      this.map = new Map();
+      for (let k = 0; k < n; k++) this.map.set(this.base + k, [this.list[k]!]);
+    }
+    const same = this.map.get(seq);
+    if (same === undefined) this.map.set(seq, [r]);
+    else if (same.some((x) => samePayload(x, r))) return false;
+    else same.push(r);
+    return true;
+  }
+
+  /** The map view (made on demand in the contiguous case). */
+  byMap(): Map<number, UsageRecord[]> {
+    if (this.map !== undefined) return this.map;
+    const m = new Map<number, UsageRecord[]>();
+    for (let k = 0; k < this.list.length; k++) m.set(this.base + k, [this.list[k]!]);
+    return m;
+  }
 }
 
 /** Fills in `t0`/`t1` (POSIX seconds of `start`/`end`) when a record lacks them. */
@@ -309,10 +375,11 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       node: p0.node,
       scoped: inScope(p0.facility, p0.cluster),
       authentic: [],
-      aligned: new Map(),
+      aligned: new Set(),
+      bySeq: undefined as unknown as SeqIndex,
     };
+    v.bySeq = new SeqIndex(v.authentic);
     if (!v.scoped && !scopeFacilities.has(v.facility)) continue;
-    const seen = new Set<string>();
     for (const r of recs) {
       const a = keys.check(r, id);
       const selected = v.scoped ? inRange(r) : inWindow(r);
@@ -329,15 +396,11 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
           agg.cited.push([reg, reg.payload.action === 'revoke' ? 'revocation' : 'registration']);
         continue;
       }
-      if (seen.has(r.payloadHash)) continue; // one payload logged twice counts once
-      seen.add(r.payloadHash);
+      // One payload logged twice counts once (the same payload has the same seq).
+      if (!v.bySeq.add(r, seqOf(r))) continue;
       v.authentic.push(r);
       const ts = timed(r);
-      if ((ts.t0 - S) % I === 0 && ts.t1 - ts.t0 === I) {
-        const list = v.aligned.get(ts.t0);
-        if (list === undefined) v.aligned.set(ts.t0, [r]);
-        else list.push(r);
-      }
+      if ((ts.t0 - S) % I === 0 && ts.t1 - ts.t0 === I) v.aligned.add(ts.t0);
     }
     views.push(v);
   }
@@ -360,22 +423,73 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   }
 
   // ---- 3. completeness: chains ---------------------------------------------------------------
+  /** A chain's seq 0 links to 64 zeros. */
+  const checkFirstPrev = (v: NodeView, r: UsageRecord) => {
+    if (!prevIsZero(r)) {
+      fs.add('chain-break', `${v.id}: seq 0 has prev ${r.payload.prev}, not 64 zeros`, {
+        subject: nodeSubject(v),
+        evidence: [[r, 'report']],
+      });
+    }
+  };
+  /**
+   * The checks below for a node whose reports run on by one seq from the first: no
+   * equivocation, no gap inside, so only a gap before the first and the `prev` links (the same
+   * findings, and the same statements used in the same order, as the general case).
+   */
+  const contiguousChain = (v: NodeView, sMin: number, sMax: number) => {
+    const list = v.bySeq.list;
+    const base = v.bySeq.first;
+    if (sMin > 0 && sMin === base) {
+      fs.add('seq-gap', `${v.id}: seq 0…${sMin - 1} not in the log (before seq ${sMin})`, {
+        subject: nodeSubject(v),
+        evidence: [[list[0]!, 'next']],
+        data: { missingFrom: 0, missingTo: sMin - 1 },
+      });
+    }
+    for (let s = sMin; s <= sMax; s++) {
+      const r = list[s - base]!;
+      fs.useOne(r); // read by the chain check, so part of the evidence
+      if (s === 0) {
+        checkFirstPrev(v, r);
+        continue;
+      }
+      if (s - 1 < base) continue; // a gap, reported above
+      const x = list[s - 1 - base]!;
+      fs.useOne(x);
+      if (!chainsTo(r, x)) {
+        fs.add(
+          'chain-break',
+          `${v.id}: seq ${s} names prev ${r.payload.prev.slice(0, 16)}…, but the logged seq ${s - 1} hashes to ${x.payloadHash.slice(0, 16)}… (a rewritten report)`,
+          {
+            subject: nodeSubject(v),
+            evidence: [
+              [x, 'previous'],
+              [r, 'report'],
+            ],
+          },
+        );
+      }
+    }
+  };
   for (const v of views) {
     if (!v.scoped) continue;
-    const win = v.authentic.filter(inWindow);
-    if (win.length === 0) continue;
-    const bySeq = new Map<number, UsageRecord[]>();
-    for (const r of v.authentic) {
-      const l = bySeq.get(r.payload.seq);
-      if (l === undefined) bySeq.set(r.payload.seq, [r]);
-      else l.push(r);
-    }
+    let inWin = 0;
     let sMin = Number.POSITIVE_INFINITY;
     let sMax = -1;
-    for (const r of win) {
-      sMin = Math.min(sMin, r.payload.seq);
-      sMax = Math.max(sMax, r.payload.seq);
+    for (const r of v.authentic) {
+      if (!inWindow(r)) continue;
+      inWin++;
+      const seq = seqOf(r);
+      sMin = Math.min(sMin, seq);
+      sMax = Math.max(sMax, seq);
     }
+    if (inWin === 0) continue;
+    if (v.bySeq.contiguous && !evaluateTesting.generalChains) {
+      contiguousChain(v, sMin, sMax);
+      continue;
+    }
+    const bySeq = v.bySeq.byMap();
     // Equivocation: two payloads for one seq.
     for (let s = Math.max(0, sMin - 1); s <= sMax; s++) {
       const l = bySeq.get(s);
@@ -421,17 +535,12 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       fs.useAll(here); // read by the chain check, so part of the evidence
       for (const r of here) {
         if (s === 0) {
-          if (r.payload.prev !== ZERO_HASH) {
-            fs.add('chain-break', `${v.id}: seq 0 has prev ${r.payload.prev}, not 64 zeros`, {
-              subject: nodeSubject(v),
-              evidence: [[r, 'report']],
-            });
-          }
+          checkFirstPrev(v, r);
           continue;
         }
         if (prevs === undefined) continue; // a gap, reported above
         fs.useAll(prevs);
-        if (!prevs.some((x) => x.payloadHash === r.payload.prev)) {
+        if (!prevs.some((x) => chainsTo(r, x))) {
           fs.add(
             'chain-break',
             `${v.id}: seq ${s} names prev ${r.payload.prev.slice(0, 16)}…, but the logged seq ${s - 1} hashes to ${prevs[0]!.payloadHash.slice(0, 16)}… (a rewritten report)`,
@@ -457,8 +566,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     const due = iv.end + maxDelay <= asOf;
     for (const id of expectedIds.get(inv)!) {
       expectedNodes.add(id);
-      const got = byId.get(id)?.aligned.get(iv.start);
-      if (got !== undefined && got.length > 0) {
+      if (byId.get(id)?.aligned.has(iv.start) === true) {
         alignedReports++;
         if (due) expectedReports++;
         else pendingReports++;
@@ -518,7 +626,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     const deadline = timed(r).t1 + maxDelay;
     const c = timeline.classify(r.index, deadline);
     if (c === 'on-time') continue;
-    const v = byId.get(nodeId(r.payload))!;
+    const v = byId.get(usageNode(r))!;
     if (c === 'late') {
       const e = late.get(v.id) ?? { v, rows: [] };
       const at = timeline.witnessedAt(r.index);
@@ -564,8 +672,8 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   const allowed = new Set<string>(P.limits.allowedWorkloads);
   const badWorkload = new Map<string, { v: NodeView; rows: UsageRecord[] }>();
   for (const r of windowReports) {
-    if (allowed.has(r.payload.workload)) continue;
-    const v = byId.get(nodeId(r.payload))!;
+    if (allowed.has(workloadOf(r))) continue;
+    const v = byId.get(usageNode(r))!;
     const e = badWorkload.get(v.id) ?? { v, rows: [] };
     e.rows.push(r);
     badWorkload.set(v.id, e);
@@ -579,22 +687,25 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     );
   }
   if (intervals.length > 0) {
+    // The reports with FLOP, in the order the sums below take them.
+    const withFlop: UsageRecord[] = [];
+    for (const v of views) {
+      if (!v.scoped) continue;
+      for (const r of v.authentic) if (flopOf(r) !== 0) withFlop.push(r);
+    }
     for (let d = dayStart; d < dayEnd; d += DAY) {
       const day: Interval = { start: Math.max(d, S), end: Math.min(d + DAY, E) };
       if (day.end <= day.start) continue;
       let flop = 0;
       const contributors: { r: UsageRecord; flop: number }[] = [];
-      for (const v of views) {
-        if (!v.scoped) continue;
-        for (const r of v.authentic) {
-          if (r.payload.flop === 0) continue;
-          const ts = timed(r);
-          const o = overlapOf(ts.t0, ts.t1, day);
-          if (o <= 0) continue;
-          const share = (r.payload.flop * o) / (ts.t1 - ts.t0);
-          flop += share;
-          contributors.push({ r, flop: share });
-        }
+      for (const r of withFlop) {
+        const rf = flopOf(r);
+        const ts = timed(r);
+        const o = overlapOf(ts.t0, ts.t1, day);
+        if (o <= 0) continue;
+        const share = (rf * o) / (ts.t1 - ts.t0);
+        flop += share;
+        contributors.push({ r, flop: share });
       }
       if (flop > P.limits.maxFlopPerDay) {
         contributors.sort((a, b) => b.flop - a.flop || a.r.index - b.r.index);
@@ -656,8 +767,9 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       if (seen.has(m.payloadHash)) continue;
       seen.add(m.payloadHash);
       meterReadings++;
-      const l = feeds.get(m.payload.meter);
-      if (l === undefined) feeds.set(m.payload.meter, [m]);
+      const feed = meterOf(m);
+      const l = feeds.get(feed);
+      if (l === undefined) feeds.set(feed, [m]);
       else l.push(m);
     }
     if (badMeter.length > 0) {
@@ -701,13 +813,13 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     };
     for (const v of views) {
       if (v.facility !== f) continue;
-      for (const r of v.authentic) spread(r, r.payload.energyJ, gpuAt);
+      for (const r of v.authentic) spread(r, energyOf(r), gpuAt);
     }
     const meterAt = new Float64Array(nI);
     const complete = new Array<boolean>(nI).fill(feeds.size > 0 && silentKeys.length === 0);
     for (const readings of feeds.values()) {
       const covered = new Float64Array(nI);
-      for (const m of readings) spread(m, m.payload.energyJ, meterAt, covered);
+      for (const m of readings) spread(m, energyOf(m), meterAt, covered);
       for (let k = 0; k < nI; k++) if (covered[k] !== I) complete[k] = false;
     }
     // The views of the nodes expected at f, per inventory (computed once each).
@@ -728,7 +840,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       }
       // Every expected node at f must have reported the interval (a missing report is a
       // finding of its own; the interval cannot be balanced).
-      if (expectedHere.some((v) => !v?.aligned.get(iv.start)?.length)) return;
+      if (expectedHere.some((v) => v?.aligned.has(iv.start) !== true)) return;
       if (!complete[k]) {
         meterMissing.push(iv.start);
         return;

@@ -1,29 +1,68 @@
 /**
- * Turning log entries into records: leaf hash, strict decoding (./decode.ts) and the signature
- * outcomes of every key the verifier may need for them, computed ahead so that the evaluation
- * only looks them up. Signature verification is most of a verifier's work, so large runs spread
- * it over worker threads (./worker.mjs), one per core, each taking whole entry bundles as they
- * arrive from the log (parsing them, hashing the leaves and, for a full aligned bundle, the
- * subtree over them); small runs stay on the calling thread.
+ * Turning log entries into records: leaf hash, strict decoding and the signature outcomes of
+ * every key the verifier may need for them, computed ahead so that the evaluation only looks them
+ * up. Signature verification is most of a verifier's work, so large runs spread it over worker
+ * threads (./worker.mjs), one per core, each taking whole entry bundles as they arrive from the
+ * log, transferred as raw bytes. A worker makes one pass over a bundle (./packed.ts): it hashes
+ * the leaves (and, for a full aligned bundle, the subtree over them), checks the signatures, and
+ * decodes usage reports and meter readings — nearly all of a log — into columns that are
+ * transferred back whole; the main thread makes a light record of each (`PackedRecord`) and
+ * decodes the few other entries itself with `decodeEntry`. Small runs do the same on the calling
+ * thread.
  *
  * Which keys are "needed" is decided without trusting the entries: the policy's lab root and
  * meter keys, plus the node key of every registration seen so far (authentic or not: computing
  * an outcome for a key that turns out not to matter is harmless, and the evaluation decides
  * which keys count). An outcome not computed ahead is computed when the evaluation asks.
+ *
+ * `decodeRun` is the reference the packed path is held to (tests/verifier-checks).
  */
-import { hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { PAYLOAD_TYPE, type RegistrationPayload } from '../../protocol/src/schemas.js';
+import {
+  ID_PATTERN,
+  KEYID_PATTERN,
+  LAB_PATTERN,
+  PAYLOAD_TYPE,
+  type RegistrationPayload,
+  WORKLOADS,
+} from '../../protocol/src/schemas.js';
+import { MAX_ENTRY_BYTES } from '../../protocol/src/statements.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
-import { keyIdString, parseVerifierKey, type VerifierKey } from '../note/keys.js';
 import { checkSignature, decodeEntry } from './decode.js';
-import { type StatementRecord, toRecord, type UndecodableEntry } from './log-index.js';
+import {
+  PackedRecord,
+  type StatementRecord,
+  StringTable,
+  toRecord,
+  type UndecodableEntry,
+} from './log-index.js';
+import {
+  type IngestInput,
+  type KeyRing,
+  KIND_RAW,
+  leafHashInto,
+  type PackedRun,
+  Packer,
+  type PackRules,
+  perfectRoot,
+} from './packed.js';
 
-/** A run of consecutive entries: listed, or the part [skip, skip + count) of an entry bundle. */
-export type IngestInput =
-  | { start: number; entries: readonly Uint8Array[] }
-  | { start: number; bundle: Uint8Array; width: number; skip: number; count: number };
+export { type IngestInput, KeyRing, perfectRoot } from './packed.js';
+
+/** The schema constants the packer applies. */
+export function packRules(): PackRules {
+  return {
+    usageType: PAYLOAD_TYPE.usage,
+    meterType: PAYLOAD_TYPE.meter,
+    registrationType: PAYLOAD_TYPE.registration,
+    idPattern: ID_PATTERN,
+    labPattern: LAB_PATTERN,
+    keyidPattern: KEYID_PATTERN,
+    workloads: WORKLOADS,
+    maxEntryBytes: MAX_ENTRY_BYTES,
+  };
+}
 
 /** Records for a run of consecutive entries, and their leaf hashes. */
 export interface IngestedBatch {
@@ -43,39 +82,33 @@ export interface Ingestor {
   /** Adds keys (vkeys) whose signature outcomes should be computed ahead. */
   addKeys(vkeys: readonly string[]): void;
   /**
+   * The bundle of a bundle input may be handed to another thread (its buffer detached): the
+   * caller must not use it afterwards.
    * @throws {MerkleError} ENTRY_BUNDLE_MALFORMED for a bundle that does not parse
    */
   process(input: IngestInput): Promise<IngestedBatch>;
+  /**
+   * When the ingestor can fetch entry bundles itself (worker threads: the bytes then never reach
+   * the calling thread): GETs `url`, an entry bundle of `width` entries, and processes entries
+   * [skip, skip + count) of it as `process` does.
+   * @throws {BundleFetchError} when the GET fails, answers other than 2xx, or redirects
+   */
+  fetchAndProcess?(
+    url: string,
+    run: { start: number; width: number; skip: number; count: number },
+  ): Promise<IngestedBatch>;
   close(): Promise<void>;
 }
 
-/** The keys to compute ahead, by keyid. */
-export class KeyRing {
-  private readonly byId = new Map<string, VerifierKey[]>();
-  private readonly seen = new Set<string>();
-
-  constructor(vkeys: readonly string[] = []) {
-    for (const v of vkeys) this.add(v);
-  }
-
-  add(vkey: string): boolean {
-    if (this.seen.has(vkey)) return false;
-    let k: VerifierKey;
-    try {
-      k = parseVerifierKey(vkey);
-    } catch {
-      return false;
-    }
-    this.seen.add(vkey);
-    const id = keyIdString(k);
-    const l = this.byId.get(id);
-    if (l === undefined) this.byId.set(id, [k]);
-    else l.push(k);
-    return true;
-  }
-
-  get(keyid: string): readonly VerifierKey[] | undefined {
-    return this.byId.get(keyid);
+/** Why an ingestor's GET of an entry bundle gave no bundle. */
+export class BundleFetchError extends Error {
+  constructor(
+    /** `network` (no answer), `status` (not 2xx), `redirect` (3xx: the caller fetches it) */
+    readonly kind: 'network' | 'status' | 'redirect',
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
   }
 }
 
@@ -92,36 +125,6 @@ function entryViews(input: IngestInput): readonly Uint8Array[] {
     input.skip,
     input.skip + input.count,
   );
-}
-
-/** A scratch buffer for the inputs of leaf and node hashes (one thread uses it at a time). */
-let scratch = new Uint8Array(1 + 65_536);
-const NODE_INPUT = new Uint8Array(65);
-NODE_INPUT[0] = 1;
-
-/** The RFC 9162 leaf hash of `entry`, written at `out[at…at+32)`. */
-function leafHashInto(entry: Uint8Array, out: Uint8Array, at: number): void {
-  if (scratch.length < entry.length + 1) scratch = new Uint8Array(entry.length + 1);
-  scratch[0] = 0;
-  scratch.set(entry, 1);
-  out.set(hash('sha256', scratch.subarray(0, entry.length + 1), 'buffer'), at);
-}
-
-/**
- * The RFC 9162 root over 2^k packed leaf hashes (`leaf` holds 32·2^k bytes): the root of a
- * full aligned tile, without an array of hashes per level.
- */
-export function perfectRoot(leaf: Uint8Array): Uint8Array {
-  let n = leaf.length / 32;
-  const level = leaf.slice();
-  while (n > 1) {
-    for (let i = 0; i < n; i += 2) {
-      NODE_INPUT.set(level.subarray(i * 32, i * 32 + 64), 1);
-      level.set(hash('sha256', NODE_INPUT, 'buffer'), (i / 2) * 32);
-    }
-    n /= 2;
-  }
-  return level.slice(0, 32);
 }
 
 /**
@@ -170,17 +173,59 @@ export function decodeRun(ring: KeyRing, input: IngestInput): IngestedBatch {
   return out;
 }
 
+/**
+ * The records of a packed run: a `PackedRecord` for each packed entry, and for each raw one the
+ * record `decodeEntry` gives (with the outcomes computed ahead), or the code it throws.
+ */
+export function unpackRun(run: PackedRun, table = new StringTable()): IngestedBatch {
+  table.take(run);
+  const records: (StatementRecord | UndecodableEntry)[] = new Array(run.count);
+  const leafBuf = Buffer.from(run.leaf.buffer, run.leaf.byteOffset, run.leaf.byteLength);
+  for (let i = 0; i < run.count; i++) {
+    const index = run.start + i;
+    if (run.kind[i] !== KIND_RAW) {
+      records[i] = new PackedRecord(index, run, i);
+      continue;
+    }
+    const entry = run.raw!.subarray(run.rawAt[2 * i]!, run.rawAt[2 * i + 1]!);
+    const leafHash = leafBuf.toString('hex', i * 32, i * 32 + 32);
+    let d: ReturnType<typeof decodeEntry>;
+    try {
+      d = decodeEntry(entry);
+    } catch (e) {
+      records[i] = { index, leafHash, code: (e as { code?: string }).code ?? 'ENTRY_INVALID' };
+      continue;
+    }
+    const valid: string[] = [];
+    const invalid: string[] = [];
+    for (let j = run.outAt[i]!; j < run.outAt[i + 1]!; j++) {
+      (run.outValid[j] === 1 ? valid : invalid).push(run.strings[run.outKey[j]!]!);
+    }
+    records[i] = toRecord(index, leafHash, d, valid, invalid);
+  }
+  const out: IngestedBatch = {
+    start: run.start,
+    count: run.count,
+    leaf: run.leaf,
+    records,
+    newKeys: run.newKeys,
+  };
+  if (run.subtree !== undefined) out.subtree = run.subtree;
+  return out;
+}
+
 /** Ingestion on the calling thread. */
 export class InlineIngestor implements Ingestor {
-  private readonly ring: KeyRing;
+  private readonly packer: Packer;
+  private readonly table = new StringTable();
   constructor(vkeys: readonly string[] = []) {
-    this.ring = new KeyRing(vkeys);
+    this.packer = new Packer(packRules(), vkeys);
   }
   addKeys(vkeys: readonly string[]): void {
-    for (const v of vkeys) this.ring.add(v);
+    for (const v of vkeys) this.packer.ring.add(v);
   }
   async process(input: IngestInput): Promise<IngestedBatch> {
-    return decodeRun(this.ring, input);
+    return unpackRun(this.packer.run(input), this.table);
   }
   async close(): Promise<void> {}
 }
@@ -195,35 +240,49 @@ interface Job {
  * reach every worker before its next run.
  */
 export class WorkerIngestor implements Ingestor {
-  private readonly workers: { w: Worker; jobs: Map<number, Job> }[] = [];
+  private readonly workers: { w: Worker; jobs: Map<number, Job>; table: StringTable }[] = [];
   private seq = 0;
   private failed: unknown;
 
   constructor(vkeys: readonly string[], threads = availableParallelism()) {
     for (let i = 0; i < Math.max(1, threads); i++) {
-      // A larger young generation: a run's records are short-lived in the worker.
+      // A larger young generation: a run's strings and buffers are short-lived in the worker.
       const w = new Worker(new URL('./worker.mjs', import.meta.url), {
-        workerData: { vkeys },
+        workerData: { vkeys, rules: packRules() },
         resourceLimits: { maxYoungGenerationSizeMb: 64 },
       });
-      const slot = { w, jobs: new Map<number, Job>() };
+      const slot = { w, jobs: new Map<number, Job>(), table: new StringTable() };
       w.on(
         'message',
-        (m: { id: number; batch?: IngestedBatch; error?: { code?: string; message: string } }) => {
+        (m: {
+          id: number;
+          run?: PackedRun;
+          error?: {
+            code?: string;
+            message: string;
+            fetch?: 'network' | 'status' | 'redirect';
+            status?: number;
+          };
+        }) => {
           const job = slot.jobs.get(m.id);
           if (job === undefined) return;
           slot.jobs.delete(m.id);
           if (slot.jobs.size === 0) w.unref();
-          if (m.batch === undefined) {
+          if (m.run === undefined) {
+            const err = m.error;
             job.reject(
-              Object.assign(new Error(m.error?.message ?? 'worker failed'), {
-                code: m.error?.code,
-              }),
+              err?.fetch !== undefined
+                ? new BundleFetchError(err.fetch, err.message, err.status)
+                : Object.assign(new Error(err?.message ?? 'worker failed'), { code: err?.code }),
             );
             return;
           }
-          if (m.batch.newKeys.length > 0) this.addKeys(m.batch.newKeys);
-          job.resolve(m.batch);
+          if (m.run.newKeys.length > 0) this.addKeys(m.run.newKeys);
+          try {
+            job.resolve(unpackRun(m.run, slot.table));
+          } catch (e) {
+            job.reject(e);
+          }
         },
       );
       const fail = (e: unknown) => {
@@ -262,7 +321,10 @@ export class WorkerIngestor implements Ingestor {
       msg = { start: input.start, buf, offsets };
       transfer = [buf.buffer, offsets.buffer];
     } else {
-      const bundle = input.bundle.slice();
+      // The bundle is handed over (transferred) when it is a whole buffer of its own.
+      const whole =
+        input.bundle.byteOffset === 0 && input.bundle.byteLength === input.bundle.buffer.byteLength;
+      const bundle = whole ? input.bundle : input.bundle.slice();
       msg = {
         start: input.start,
         bundle,
@@ -270,8 +332,20 @@ export class WorkerIngestor implements Ingestor {
         skip: input.skip,
         count: input.count,
       };
-      transfer = [bundle.buffer];
+      transfer = [bundle.buffer as ArrayBuffer];
     }
+    return this.send(msg, transfer);
+  }
+
+  fetchAndProcess(
+    url: string,
+    run: { start: number; width: number; skip: number; count: number },
+  ): Promise<IngestedBatch> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    return this.send({ url, ...run }, []);
+  }
+
+  private send(msg: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<IngestedBatch> {
     const slot = this.workers.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = this.seq++;
     return new Promise<IngestedBatch>((resolve, reject) => {

@@ -19,6 +19,7 @@
  * store between runs (./store.ts).
  */
 import type { Logger } from 'pino';
+import { canHttpGet, type GetResponse, httpGet } from '../client/http-get.js';
 import { TlogClient } from '../client/tlog-client.js';
 import { bytesEqual, toBase64 } from '../core/bytes.js';
 import { isVPauseError, VPauseError } from '../core/errors.js';
@@ -44,6 +45,7 @@ import { silentLogger } from '../util/logger.js';
 import { CompactRange } from './compact-range.js';
 import { VerifierError } from './errors.js';
 import {
+  BundleFetchError,
   createIngestor,
   entriesOf,
   type IngestedBatch,
@@ -161,9 +163,30 @@ export class LogFollower {
   }
 
   private async fetchText(path: string): Promise<Uint8Array> {
+    const url = `${this.base}/${path}`;
+    if (this.cfg.fetch === undefined && canHttpGet(url)) {
+      // Bulk reads through a lighter client than fetch (./../client/http-get.ts); a redirect is
+      // left to fetch.
+      let g: GetResponse;
+      try {
+        g = await httpGet(url);
+      } catch (cause) {
+        throw new VPauseError(
+          'LOG_UNREACHABLE',
+          `cannot reach ${this.base}: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+      if (g.status < 300 || g.status >= 400) {
+        if (g.status < 200 || g.status >= 300) {
+          throw new VPauseError('LOG_BAD_RESPONSE', `GET ${path}: HTTP ${g.status}`);
+        }
+        return g.body;
+      }
+    }
     let r: Response;
     try {
-      r = await this.f(`${this.base}/${path}`);
+      r = await this.f(url);
     } catch (cause) {
       throw new VPauseError(
         'LOG_UNREACHABLE',
@@ -425,7 +448,38 @@ export class LogFollower {
           input = { start: lo, entries };
         } else {
           const width = Math.min(TILE_WIDTH, treeSize - n * TILE_WIDTH);
-          const data = await this.fetchText(entriesPath(n, width));
+          const path = entriesPath(n, width);
+          const url = `${this.base}/${path}`;
+          if (
+            !keep &&
+            ingestor.fetchAndProcess !== undefined &&
+            this.cfg.fetch === undefined &&
+            canHttpGet(url)
+          ) {
+            // The ingestor's threads read the bundle themselves (a redirect comes back here).
+            const run = { start: lo, width, skip: lo - n * TILE_WIDTH, count: hi - lo };
+            try {
+              return await ingestor.fetchAndProcess(url, run);
+            } catch (e) {
+              if (e instanceof BundleFetchError) {
+                if (e.kind === 'network') {
+                  throw new VPauseError(
+                    'LOG_UNREACHABLE',
+                    `cannot reach ${this.base}: ${e.message}`,
+                    { cause: e },
+                  );
+                }
+                if (e.kind === 'status') {
+                  throw new VPauseError('LOG_BAD_RESPONSE', `GET ${path}: HTTP ${e.status}`);
+                }
+              } else if ((e as { code?: string }).code === 'ENTRY_BUNDLE_MALFORMED') {
+                throw this.badResponse(`entry bundle ${n}: ${(e as Error).message}`);
+              } else {
+                throw e;
+              }
+            }
+          }
+          const data = await this.fetchText(path);
           input = { start: lo, bundle: data, width, skip: lo - n * TILE_WIDTH, count: hi - lo };
           if (keep) {
             entriesOf(input).forEach((e, i) => {

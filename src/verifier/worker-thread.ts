@@ -1,11 +1,15 @@
 /**
- * One thread of the ingestion pool: decodes the runs it is sent and checks the signatures of the
- * keys it knows (src/verifier/ingest.ts `decodeRun`).
+ * One thread of the ingestion pool: packs the runs it is sent (./packed.ts: leaf hashes,
+ * signature checks for the keys it knows, usage reports and meter readings decoded into columns)
+ * and transfers the columns back. It loads neither zod nor the protocol schemas: the schema
+ * constants come in `workerData.rules` (`packRules()` of ./ingest.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { decodeRun, type IngestInput, KeyRing } from './ingest.js';
+import { httpGet } from '../client/http-get.js';
+import { type IngestInput, Packer, type PackRules, transferList } from './packed.js';
 
-const ring = new KeyRing((workerData as { vkeys: string[] }).vkeys);
+const data = workerData as { vkeys: string[]; rules: PackRules };
+const packer = new Packer(data.rules, data.vkeys);
 const port = parentPort!;
 
 interface Message {
@@ -15,14 +19,57 @@ interface Message {
   buf?: Uint8Array;
   offsets?: Uint32Array;
   bundle?: Uint8Array;
+  /** an entry bundle to GET first */
+  url?: string;
   width?: number;
   skip?: number;
   count?: number;
 }
 
+/** GETs an entry bundle and packs it; a failed GET is answered as such (BundleFetchError). */
+async function fetchAndPack(m: Message): Promise<void> {
+  let bundle: Uint8Array;
+  try {
+    const g = await httpGet(m.url!);
+    if (g.status < 200 || g.status >= 300) {
+      const redirect = g.status >= 300 && g.status < 400;
+      port.postMessage({
+        id: m.id,
+        error: {
+          fetch: redirect ? 'redirect' : 'status',
+          status: g.status,
+          message: `HTTP ${g.status}`,
+        },
+      });
+      return;
+    }
+    bundle = g.body;
+  } catch (e) {
+    port.postMessage({ id: m.id, error: { fetch: 'network', message: (e as Error).message } });
+    return;
+  }
+  pack(m, { start: m.start, bundle, width: m.width!, skip: m.skip!, count: m.count! });
+}
+
+function pack(m: Message, input: IngestInput): void {
+  try {
+    const run = packer.run(input);
+    port.postMessage({ id: m.id, run }, transferList(run));
+  } catch (e) {
+    port.postMessage({
+      id: m.id,
+      error: { code: (e as { code?: string }).code, message: (e as Error).message },
+    });
+  }
+}
+
 port.on('message', (m: Message) => {
   if (m.keys !== undefined) {
-    for (const k of m.keys) ring.add(k);
+    for (const k of m.keys) packer.ring.add(k);
+    return;
+  }
+  if (m.url !== undefined) {
+    void fetchAndPack(m);
     return;
   }
   let input: IngestInput;
@@ -35,13 +82,5 @@ port.on('message', (m: Message) => {
     }
     input = { start: m.start, entries };
   }
-  try {
-    const batch = decodeRun(ring, input);
-    port.postMessage({ id: m.id, batch }, [batch.leaf.buffer as ArrayBuffer]);
-  } catch (e) {
-    port.postMessage({
-      id: m.id,
-      error: { code: (e as { code?: string }).code, message: (e as Error).message },
-    });
-  }
+  pack(m, input);
 });

@@ -1,0 +1,93 @@
+/**
+ * A plain HTTP GET for bulk reads (a verifier reads every entry bundle of a log): node:http with
+ * keep-alive connections, the body read into one buffer of its own (sized from Content-Length
+ * when the server gives it). It costs the calling thread far less than `fetch` per response,
+ * which matters when hundreds of bundles arrive while worker threads need every core.
+ *
+ * It does only what those reads need: no redirects (a 3xx is returned as it is: callers fall
+ * back to `fetch`), no content codings (it asks for `identity`), no cookies, no cache.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 16 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 16 }),
+};
+
+/** Seconds a response may stall before the request fails (undici's default body timeout). */
+const TIMEOUT_MS = 300_000;
+
+export interface GetResponse {
+  status: number;
+  /** the whole body, a buffer of its own */
+  body: Uint8Array;
+}
+
+/** Whether `httpGet` can fetch this URL (http: or https:). */
+export function canHttpGet(url: string): boolean {
+  return url.startsWith('http://') || url.startsWith('https://');
+}
+
+/**
+ * GETs `url` and reads the whole body.
+ * @throws {Error} on a network error, a stalled response or a body shorter than announced
+ */
+export function httpGet(url: string): Promise<GetResponse> {
+  return new Promise<GetResponse>((resolve, reject) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    const mod = u.protocol === 'https:' ? https : http;
+    const agent = agents[u.protocol as keyof typeof agents];
+    if (agent === undefined) {
+      reject(new TypeError(`httpGet: unsupported protocol ${u.protocol}`));
+      return;
+    }
+    const req = mod.get(u, { agent, headers: { 'accept-encoding': 'identity' } }, (res) => {
+      const status = res.statusCode ?? 0;
+      const announced = Number(res.headers['content-length']);
+      let body: Uint8Array | undefined =
+        Number.isSafeInteger(announced) && announced >= 0 ? new Uint8Array(announced) : undefined;
+      const chunks: Buffer[] = [];
+      let got = 0;
+      res.on('data', (c: Buffer) => {
+        if (body !== undefined && got + c.length <= body.length) body.set(c, got);
+        else {
+          if (body !== undefined) {
+            // longer than announced: keep it all, the caller sees what was sent
+            chunks.push(Buffer.from(body.buffer, 0, got));
+            body = undefined;
+          }
+          chunks.push(c);
+        }
+        got += c.length;
+      });
+      res.on('end', () => {
+        if (body !== undefined) {
+          if (got !== body.length) {
+            reject(new Error(`httpGet: ${got} of ${body.length} bytes`));
+            return;
+          }
+          resolve({ status, body });
+          return;
+        }
+        const all = new Uint8Array(got);
+        let o = 0;
+        for (const c of chunks) {
+          all.set(c, o);
+          o += c.length;
+        }
+        resolve({ status, body: all });
+      });
+      res.on('error', reject);
+      res.on('aborted', () => reject(new Error('httpGet: response aborted')));
+    });
+    req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error('httpGet: timed out')));
+    req.on('error', reject);
+  });
+}

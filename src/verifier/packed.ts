@@ -1,0 +1,1011 @@
+/**
+ * The verifier's hot path over log entries, written for worker threads: one pass over the raw
+ * bytes of an entry bundle that hashes every leaf (and the subtree of a full tile), reads each
+ * envelope, checks the signatures of the keys it is given, and decodes usage reports and meter
+ * readings straight into columns (typed arrays, strings interned in a small table) that are
+ * transferred to the main thread whole: no object per statement crosses threads.
+ *
+ * Strictness. A usage report or meter reading is packed only when its bytes are exactly
+ *
+ *   {"payload":"<canonical base64>","payloadType":"<usage|meter type>",
+ *    "signatures":[{"keyid":"<keyid>","sig":"<canonical base64 of 64 bytes>"}]}
+ *
+ * (no whitespace, nothing else) and its payload decodes to exactly the JCS text of an object with
+ * the members of its schema, in sorted order, each value in its canonical form: strings of
+ * printable ASCII without escapes, numbers as JSON.stringify writes them, `"v":1`. Such a text is
+ * its own JCS encoding, so `decodeEntry` (./decode.ts, and `parseEntry` behind it) accepts it; the
+ * schema rules (`validUsage`, `validMeter` there) are checked here on the bytes, with the same
+ * answers; and JSON.parse of the payload text gives the very payload `decodeEntry` gives. Every
+ * other entry (the other statement kinds, several signatures, an escape, a doubt of any kind) is
+ * left raw: the main thread decodes it with `decodeEntry`, whose answer, or error code, is then
+ * the answer. tests/verifier/packed.test.ts holds the two paths to the same records
+ * on generated and mutated entries.
+ *
+ * Signatures. For every entry whose envelope reads as above (whatever its payload type and number
+ * of signatures), each signature naming a key of the ring is checked as `checkSignature` checks
+ * it (`verifyEd25519`, Go crypto/ed25519 rules, over the PAE): the outcomes `decodeRun` computes.
+ * They travel with the entry, and an entry that then does not decode discards them. Registration keys are added to the ring as they are seen (any
+ * registration-typed payload with a `key`: computing outcomes for a key that turns out not to
+ * matter is harmless; the evaluation decides which keys count).
+ *
+ * This module imports neither zod nor the protocol schemas (a worker thread starts faster without
+ * them): the schema constants it needs come in a `PackRules` (`packRules()` in ./ingest.ts builds
+ * it from protocol/src/schemas.ts). Pure: no I/O.
+ */
+import { hash } from 'node:crypto';
+import { pae } from '../../protocol/src/dsse.js';
+import { verifyEd25519 } from '../crypto/ed25519.js';
+import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
+import { keyIdString, parseVerifierKey, type VerifierKey } from '../note/keys.js';
+
+/** The schema constants the packer applies (from protocol/src/schemas.ts). */
+export interface PackRules {
+  usageType: string;
+  meterType: string;
+  registrationType: string;
+  idPattern: string;
+  labPattern: string;
+  keyidPattern: string;
+  workloads: readonly string[];
+  maxEntryBytes: number;
+}
+
+/** A run of consecutive entries: listed, or the part [skip, skip + count) of an entry bundle. */
+export type IngestInput =
+  | { start: number; entries: readonly Uint8Array[] }
+  | { start: number; bundle: Uint8Array; width: number; skip: number; count: number };
+
+/** What the packer makes of an entry. */
+export const KIND_RAW = 0;
+export const KIND_USAGE = 1;
+export const KIND_METER = 2;
+
+/** Numbers per packed entry in `num`: start and end (POSIX seconds), seq, energyJ, flop|counterJ. */
+export const NUM_WIDTH = 5;
+/**
+ * String-table indexes per packed entry in `str`: usage lab, facility, cluster, node,
+ * `facility/cluster/node`, workload; meter facility, meter (the rest 0).
+ */
+export const STR_WIDTH = 6;
+
+/** A run of entries, packed: every array is transferable (`transferList`). */
+export interface PackedRun {
+  start: number;
+  count: number;
+  /** leaf hashes, 32 bytes each */
+  leaf: Uint8Array;
+  /** the root over the 256 leaves, when the run is one full tile aligned on 256 */
+  subtree?: Uint8Array;
+  /** KIND_* per entry */
+  kind: Uint8Array;
+  /** packed entries: SHA-256 of the payload, then `prev` (64 bytes per entry) */
+  hashes: Uint8Array;
+  /** packed entries: NUM_WIDTH numbers each */
+  num: Float64Array;
+  /** packed entries: STR_WIDTH indexes into `strings` each */
+  str: Uint32Array;
+  /** packed entries: the one signature, its keyid (index into `strings`) and its 64 bytes */
+  keyid: Uint32Array;
+  sig: Uint8Array;
+  /** packed entries: the payload bytes of entry i are pay[payAt[i], payAt[i + 1]) */
+  pay: Uint8Array;
+  payAt: Uint32Array;
+  /**
+   * signature outcomes computed ahead: entry i has those at [outAt[i], outAt[i + 1]), each the
+   * vkey (index into `strings`) and 1 for valid, 0 for invalid
+   */
+  outAt: Uint32Array;
+  outKey: Uint32Array;
+  outValid: Uint8Array;
+  /** raw entries: entry i is raw[rawAt[2i], rawAt[2i + 1]) */
+  raw?: Uint8Array;
+  rawAt: Uint32Array;
+  /**
+   * The packer's string table grows from run to run: `strings` holds the strings it gained in
+   * this run, which take the indexes from `stringBase` on (0: a new table, the old one dropped).
+   * The receiver keeps the table (`StringTable`); after `unpackRun`, `strings` is the whole of it.
+   */
+  strings: string[];
+  stringBase: number;
+  /** registration keys found in the run (added to the ring) */
+  newKeys: string[];
+}
+
+/** The buffers of a packed run, for postMessage's transfer list. */
+export function transferList(r: PackedRun): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const a of [
+    r.leaf,
+    r.kind,
+    r.hashes,
+    r.num,
+    r.str,
+    r.keyid,
+    r.sig,
+    r.pay,
+    r.payAt,
+    r.outAt,
+    r.outKey,
+    r.outValid,
+    r.rawAt,
+    r.raw,
+    r.subtree,
+  ]) {
+    if (a !== undefined) out.add(a.buffer as ArrayBuffer);
+  }
+  return [...out];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Times, PAE and signature checks (shared with ./decode.ts)
+
+const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian civil date. */
+function daysFromCivil(y0: number, m: number, d: number): number {
+  const y = y0 - (m <= 2 ? 1 : 0);
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
+/** Is (y, mo, d, h, mi, se) a real Gregorian date and time of day (the rules of `isTimeFast`)? */
+function validTime(y: number, mo: number, d: number, h: number, mi: number, se: number): boolean {
+  if (
+    y < 0 ||
+    mo < 1 ||
+    mo > 12 ||
+    d < 1 ||
+    h < 0 ||
+    h > 23 ||
+    mi < 0 ||
+    mi > 59 ||
+    se < 0 ||
+    se > 59
+  ) {
+    return false;
+  }
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= (mo === 2 && leap ? 29 : DAYS[mo]!);
+}
+
+/**
+ * `isTime` (protocol/src/time.ts) without its long regular expression: `YYYY-MM-DDTHH:MM:SSZ`
+ * naming a real Gregorian date, hours 00–23, minutes and seconds 00–59. The two are held equal by
+ * tests/verifier-checks/checks-decode.test.ts.
+ */
+export function isTimeFast(v: unknown): v is string {
+  if (typeof v !== 'string' || v.length !== 20) return false;
+  if (
+    v[4] !== '-' ||
+    v[7] !== '-' ||
+    v[10] !== 'T' ||
+    v[13] !== ':' ||
+    v[16] !== ':' ||
+    v[19] !== 'Z'
+  ) {
+    return false;
+  }
+  return validTime(
+    digits(v, 0, 4),
+    digits(v, 5, 2),
+    digits(v, 8, 2),
+    digits(v, 11, 2),
+    digits(v, 14, 2),
+    digits(v, 17, 2),
+  );
+}
+
+/**
+ * A vpause time (already validated) as POSIX seconds: from its digits (days from the civil date,
+ * proleptic Gregorian), which costs far less than `Date.parse`; anything not shaped
+ * `YYYY-MM-DDTHH:MM:SSZ` goes to `Date.parse`.
+ */
+export function seconds(time: string): number {
+  if (!isTimeFast(time)) return Date.parse(time) / 1000;
+  const days = daysFromCivil(digits(time, 0, 4), digits(time, 5, 2), digits(time, 8, 2));
+  return (
+    days * 86_400 + digits(time, 11, 2) * 3600 + digits(time, 14, 2) * 60 + digits(time, 17, 2)
+  );
+}
+
+/** Canonical padded base64 (as `fromBase64`): undefined when `s` is not. */
+export function b64(s: string): Uint8Array | undefined {
+  const b = Buffer.from(s, 'base64');
+  if (b.toString('base64') !== s) return undefined;
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** The last signature text decoded, and its bytes. */
+let lastSig: { text: string; bytes: Uint8Array | undefined } = { text: '', bytes: undefined };
+
+/** `b64` of a signature, reusing the last answer for the same text. */
+export function sigBytes(s: string): Uint8Array | undefined {
+  if (lastSig.text !== s) lastSig = { text: s, bytes: b64(s) };
+  return lastSig.bytes;
+}
+
+const paePrefixes = new Map<string, Buffer>();
+
+/** "DSSEv1 <len> <type> ": the part of PAE(type, body) before the body's length. */
+function paePrefix(type: string): Buffer {
+  let prefix = paePrefixes.get(type);
+  if (prefix === undefined) {
+    prefix = Buffer.from(pae(type, new Uint8Array(0)).subarray(0, -2));
+    if (paePrefixes.size < 64) paePrefixes.set(type, prefix);
+  }
+  return prefix;
+}
+
+/** DSSE PAE(type, body), byte for byte as protocol/src/dsse.ts `pae`, with a cached prefix. */
+export function paeOf(type: string, body: Uint8Array): Uint8Array {
+  return Buffer.concat([paePrefix(type), Buffer.from(`${body.length} `, 'latin1'), body]);
+}
+
+/** The outcome of checking one key's signature on a statement (protocol/SPEC.md rule 18). */
+export type SignatureOutcome = 'valid' | 'invalid' | 'absent';
+
+/**
+ * Checks the signature that names `key` (its keyid is `<name>+<hex key ID>`): `absent` when no
+ * signature names it or the key is not an Ed25519 statement key, `invalid` when the one that
+ * does is not canonical base64 of 64 bytes or does not verify, `valid` otherwise.
+ */
+export function checkSignature(
+  d: {
+    payloadType: string;
+    payloadBytes: Uint8Array;
+    signatures: readonly { keyid: string; sig: string }[];
+  },
+  key: VerifierKey,
+  keyid: string,
+): SignatureOutcome {
+  if (key.type !== 0x01) return 'absent';
+  const s = d.signatures.find((x) => x.keyid === keyid);
+  if (s === undefined) return 'absent';
+  const sig = sigBytes(s.sig);
+  if (sig === undefined) return 'invalid';
+  return verifyEd25519(key.publicKey, paeOf(d.payloadType, d.payloadBytes), sig)
+    ? 'valid'
+    : 'invalid';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys and hashes
+
+/** The keys to compute outcomes for ahead, by keyid. */
+export class KeyRing {
+  private readonly byId = new Map<string, VerifierKey[]>();
+  private readonly seen = new Set<string>();
+
+  constructor(vkeys: readonly string[] = []) {
+    for (const v of vkeys) this.add(v);
+  }
+
+  add(vkey: string): boolean {
+    if (this.seen.has(vkey)) return false;
+    let k: VerifierKey;
+    try {
+      k = parseVerifierKey(vkey);
+    } catch {
+      return false;
+    }
+    this.seen.add(vkey);
+    const id = keyIdString(k);
+    const l = this.byId.get(id);
+    if (l === undefined) this.byId.set(id, [k]);
+    else l.push(k);
+    return true;
+  }
+
+  get(keyid: string): readonly VerifierKey[] | undefined {
+    return this.byId.get(keyid);
+  }
+}
+
+/** A scratch buffer for the inputs of leaf hashes (one thread uses it at a time). */
+let leafInput = Buffer.alloc(1 + 65_536);
+const NODE_INPUT = new Uint8Array(65);
+NODE_INPUT[0] = 1;
+
+/** The RFC 9162 leaf hash of `entry`, written at `out[at…at+32)`. */
+export function leafHashInto(entry: Uint8Array, out: Uint8Array, at: number): void {
+  if (leafInput.length < entry.length + 1) leafInput = Buffer.alloc(entry.length + 1);
+  leafInput[0] = 0;
+  leafInput.set(entry, 1);
+  out.set(hash('sha256', leafInput.subarray(0, entry.length + 1), 'buffer'), at);
+}
+
+/**
+ * The RFC 9162 root over 2^k packed leaf hashes (`leaf` holds 32·2^k bytes): the root of a
+ * full aligned tile, without an array of hashes per level.
+ */
+export function perfectRoot(leaf: Uint8Array): Uint8Array {
+  let n = leaf.length / 32;
+  const level = leaf.slice();
+  while (n > 1) {
+    for (let i = 0; i < n; i += 2) {
+      NODE_INPUT.set(level.subarray(i * 32, i * 32 + 64), 1);
+      level.set(hash('sha256', NODE_INPUT, 'buffer'), (i / 2) * 32);
+    }
+    n /= 2;
+  }
+  return level.slice(0, 32);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading bytes
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function ascii(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, 'latin1'));
+}
+
+const ENV_PAYLOAD = ascii('{"payload":"');
+const ENV_TYPE = ascii('","payloadType":"');
+const ENV_SIGS = ascii('","signatures":[');
+const ENV_KEYID = ascii('{"keyid":"');
+const ENV_SIG = ascii('","sig":"');
+
+/** The literals between the members of a usage payload, in order (sorted member names). */
+const U = {
+  bodyHash: ascii('{"bodyHash":"'),
+  cluster: ascii('","cluster":"'),
+  end: ascii('","end":"'),
+  energyJ: ascii('","energyJ":'),
+  facility: ascii(',"facility":"'),
+  flop: ascii('","flop":'),
+  gpuSeconds: ascii(',"gpuSeconds":'),
+  gpus: ascii(',"gpus":'),
+  lab: ascii(',"lab":"'),
+  node: ascii('","node":"'),
+  prev: ascii('","prev":"'),
+  count: ascii('","samples":{"count":'),
+  root: ascii(',"root":"'),
+  seq: ascii('"},"seq":'),
+  start: ascii(',"start":"'),
+  tensorActive: ascii('","tensorActive":'),
+  workload: ascii(',"v":1,"workload":"'),
+  close: ascii('"}'),
+};
+/** The same for a meter reading. */
+const M = {
+  counterJ: ascii('{"counterJ":'),
+  end: ascii(',"end":"'),
+  energyJ: ascii('","energyJ":'),
+  facility: ascii(',"facility":"'),
+  meter: ascii('","meter":"'),
+  prev: ascii('","prev":"'),
+  seq: ascii('","seq":'),
+  start: ascii(',"start":"'),
+  close: ascii('","v":1}'),
+};
+
+/** Does `b` hold `lit` at `at`? */
+function has(b: Uint8Array, at: number, lit: Uint8Array): boolean {
+  if (at + lit.length > b.length) return false;
+  for (let i = 0; i < lit.length; i++) if (b[at + i] !== lit[i]) return false;
+  return true;
+}
+
+/**
+ * The end of a JSON string's text starting at `at` (the index of its closing quote), when every
+ * byte before it is printable ASCII other than a backslash; -1 otherwise (or no quote before `to`).
+ */
+function plainString(b: Uint8Array, at: number, to: number): number {
+  for (let i = at; i < to; i++) {
+    const c = b[i]!;
+    if (c === QUOTE) return i;
+    if (c < 0x20 || c > 0x7e || c === BACKSLASH) return -1;
+  }
+  return -1;
+}
+
+/** The value of each lowercase hex digit, 16 for every other byte. */
+const HEX = new Uint8Array(256).fill(16);
+for (let c = 0; c < 16; c++) HEX[c < 10 ? 0x30 + c : 0x57 + c] = c;
+
+/** 64 lowercase hex digits at `at` followed by a quote. */
+function isHexHash(b: Uint8Array, at: number): boolean {
+  if (at + 64 >= b.length || b[at + 64] !== QUOTE) return false;
+  let bad = 0;
+  for (let i = at; i < at + 64; i++) bad |= HEX[b[i]!]!;
+  return (bad & 16) === 0;
+}
+
+function dig(b: Uint8Array, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = b[i]! - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * A vpause time (`isTimeFast`) at `at`, 20 bytes then a quote, as POSIX seconds (`seconds`); NaN
+ * when it is not one.
+ */
+function timeAt(b: Uint8Array, at: number): number {
+  if (
+    at + 20 >= b.length ||
+    b[at + 20] !== QUOTE ||
+    b[at + 4] !== 0x2d ||
+    b[at + 7] !== 0x2d ||
+    b[at + 10] !== 0x54 ||
+    b[at + 13] !== 0x3a ||
+    b[at + 16] !== 0x3a ||
+    b[at + 19] !== 0x5a
+  ) {
+    return Number.NaN;
+  }
+  const y = dig(b, at, 4);
+  const mo = dig(b, at + 5, 2);
+  const d = dig(b, at + 8, 2);
+  const h = dig(b, at + 11, 2);
+  const mi = dig(b, at + 14, 2);
+  const se = dig(b, at + 17, 2);
+  if (!validTime(y, mo, d, h, mi, se)) return Number.NaN;
+  return daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The packer
+
+/** Strings the packer's table holds before it starts a new one. */
+const MAX_STRINGS = 200_000;
+
+/** Grows a typed array (the packer's output buffers), keeping its first `keep` elements. */
+function grow<T extends Uint8Array | Uint32Array | Float64Array>(a: T, need: number, keep = 0): T {
+  if (a.length >= need) return a;
+  const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
+  if (keep > 0) b.set(a.subarray(0, keep));
+  return b;
+}
+
+/**
+ * Decodes and checks runs of entries into `PackedRun`s. One per thread.
+ *
+ * A run is read in two passes: the first reads every entry (envelope, payload decoded after its
+ * PAE header in an arena, columns) and lists the signature checks to make; the second makes them
+ * all, back to back (Ed25519 verification runs faster without other work between the calls).
+ */
+export class Packer {
+  readonly ring: KeyRing;
+  private readonly idRe: RegExp;
+  private readonly labRe: RegExp;
+  private readonly keyidRe: RegExp;
+  private readonly workloads: ReadonlySet<string>;
+  private readonly usageType: Uint8Array;
+  private readonly meterType: Uint8Array;
+  private readonly registrationType: Uint8Array;
+  /** strings that passed their pattern (ids, labs, keyids), by kind */
+  private readonly okIds = new Set<string>();
+  private readonly okLabs = new Set<string>();
+  private readonly okKeyids = new Set<string>();
+
+  /** PAE(type, payload) of each entry, the payload decoded in place */
+  private arena = Buffer.alloc(256 * 1024);
+  private arenaLen = 0;
+  /** the signature checks of the run: key, PAE at arena[msgAt[2j], msgAt[2j + 1]), outcome slot */
+  private jobKey: Uint8Array[] = [];
+  private jobSig: (Uint8Array | undefined)[] = [];
+  private jobMsg = new Uint32Array(1024);
+  private jobSlot = new Uint32Array(512);
+  private jobs = 0;
+  /** the signatures of the entry being read: keyid start, end, sig start, end */
+  private sigs: number[] = [];
+  /** where the last number or string read ended */
+  private end = 0;
+
+  /** the string table, kept from run to run (each run sends what it added) */
+  private strings: string[] = [];
+  private stringIx = new Map<string, number>();
+  private stringsSent = 0;
+
+  // the run being packed
+  private kind = new Uint8Array(0);
+  private hashes = new Uint8Array(0);
+  private num = new Float64Array(0);
+  private str = new Uint32Array(0);
+  private keyid = new Uint32Array(0);
+  private sig = new Uint8Array(0);
+  private pay = new Uint8Array(0);
+  private payAt = new Uint32Array(0);
+  private payLen = 0;
+  private outAt = new Uint32Array(0);
+  private outKey = new Uint32Array(0);
+  private outValid = new Uint8Array(0);
+  private outLen = 0;
+
+  constructor(
+    private readonly rules: PackRules,
+    vkeys: readonly string[] = [],
+  ) {
+    this.ring = new KeyRing(vkeys);
+    this.idRe = new RegExp(rules.idPattern);
+    this.labRe = new RegExp(rules.labPattern);
+    this.keyidRe = new RegExp(rules.keyidPattern);
+    this.workloads = new Set(rules.workloads);
+    this.usageType = ascii(rules.usageType);
+    this.meterType = ascii(rules.meterType);
+    this.registrationType = ascii(rules.registrationType);
+  }
+
+  /**
+   * Packs a run of entries.
+   * @throws {MerkleError} ENTRY_BUNDLE_MALFORMED for a bundle that does not parse
+   */
+  run(input: IngestInput): PackedRun {
+    let entries: readonly Uint8Array[];
+    let src: Buffer | undefined;
+    if ('entries' in input) {
+      entries = input.entries.map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength));
+    } else {
+      src = Buffer.from(input.bundle.buffer, input.bundle.byteOffset, input.bundle.byteLength);
+      entries = parseEntryBundle(src, input.width, { views: true }).slice(
+        input.skip,
+        input.skip + input.count,
+      );
+    }
+    const n = entries.length;
+    this.begin(n);
+    const leaf = new Uint8Array(n * 32);
+    const rawAt = new Uint32Array(2 * n);
+    const newKeys: string[] = [];
+    let rawEntries: Uint8Array[] | undefined;
+    let rawLen = 0;
+    let anyRaw = false;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i] as Buffer;
+      leafHashInto(e, leaf, i * 32);
+      this.outAt[i] = this.outLen;
+      this.payAt[i] = this.payLen;
+      if (this.entry(i, e, newKeys)) continue;
+      this.kind[i] = KIND_RAW;
+      anyRaw = true;
+      if (src !== undefined) {
+        rawAt[2 * i] = e.byteOffset - src.byteOffset;
+        rawAt[2 * i + 1] = e.byteOffset - src.byteOffset + e.length;
+      } else {
+        rawEntries ??= [];
+        rawEntries.push(e);
+        rawAt[2 * i] = rawLen;
+        rawAt[2 * i + 1] = rawLen + e.length;
+        rawLen += e.length;
+      }
+    }
+    this.outAt[n] = this.outLen;
+    this.payAt[n] = this.payLen;
+    // The signature checks, back to back.
+    const arena = this.arena;
+    for (let j = 0; j < this.jobs; j++) {
+      const sig = this.jobSig[j];
+      const msg = arena.subarray(this.jobMsg[2 * j]!, this.jobMsg[2 * j + 1]!);
+      this.outValid[this.jobSlot[j]!] =
+        sig !== undefined && verifyEd25519(this.jobKey[j]!, msg, sig) ? 1 : 0;
+    }
+    this.jobKey.length = 0;
+    this.jobSig.length = 0;
+    let raw: Uint8Array | undefined;
+    if (rawEntries !== undefined) {
+      raw = new Uint8Array(rawLen);
+      let o = 0;
+      for (const e of rawEntries) {
+        raw.set(e, o);
+        o += e.length;
+      }
+    } else if (anyRaw && src !== undefined) {
+      raw = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+    }
+    const out: PackedRun = {
+      start: input.start,
+      count: n,
+      leaf,
+      kind: this.kind.slice(0, n),
+      hashes: this.hashes.slice(0, 64 * n),
+      num: this.num.slice(0, NUM_WIDTH * n),
+      str: this.str.slice(0, STR_WIDTH * n),
+      keyid: this.keyid.slice(0, n),
+      sig: this.sig.slice(0, 64 * n),
+      pay: this.pay.slice(0, this.payLen),
+      payAt: this.payAt.slice(0, n + 1),
+      outAt: this.outAt.slice(0, n + 1),
+      outKey: this.outKey.slice(0, this.outLen),
+      outValid: this.outValid.slice(0, this.outLen),
+      rawAt,
+      strings: this.strings.slice(this.stringsSent),
+      stringBase: this.stringsSent,
+      newKeys,
+    };
+    if (raw !== undefined) out.raw = raw;
+    if (input.start % TILE_WIDTH === 0 && n === TILE_WIDTH) out.subtree = perfectRoot(leaf);
+    return out;
+  }
+
+  private begin(n: number): void {
+    if (this.strings.length > MAX_STRINGS) {
+      this.strings = [];
+      this.stringIx = new Map();
+    }
+    this.stringsSent = this.strings.length;
+    this.kind = grow(this.kind, n);
+    this.kind.fill(0, 0, n);
+    this.hashes = grow(this.hashes, 64 * n);
+    this.hashes.fill(0, 0, 64 * n);
+    this.num = grow(this.num, NUM_WIDTH * n);
+    this.num.fill(0, 0, NUM_WIDTH * n);
+    this.str = grow(this.str, STR_WIDTH * n);
+    this.str.fill(0, 0, STR_WIDTH * n);
+    this.keyid = grow(this.keyid, n);
+    this.keyid.fill(0, 0, n);
+    this.sig = grow(this.sig, 64 * n);
+    this.sig.fill(0, 0, 64 * n);
+    this.payAt = grow(this.payAt, n + 1);
+    this.payLen = 0;
+    this.outAt = grow(this.outAt, n + 1);
+    this.outLen = 0;
+    this.arenaLen = 0;
+    this.jobs = 0;
+  }
+
+  /** The index of `s` in the run's string table. */
+  private intern(s: string): number {
+    let i = this.stringIx.get(s);
+    if (i === undefined) {
+      i = this.strings.length;
+      this.strings.push(s);
+      this.stringIx.set(s, i);
+    }
+    return i;
+  }
+
+  private passes(re: RegExp, ok: Set<string>, s: string): boolean {
+    if (ok.has(s)) return true;
+    if (!re.test(s)) return false;
+    if (ok.size >= 4096) ok.clear();
+    ok.add(s);
+    return true;
+  }
+
+  /** Lists the check of `sig` by `key` over arena[m0, m1), its outcome in a new slot. */
+  private check(
+    vkey: string,
+    key: Uint8Array,
+    sig: Uint8Array | undefined,
+    m0: number,
+    m1: number,
+  ) {
+    this.outKey = grow(this.outKey, this.outLen + 1, this.outLen);
+    this.outValid = grow(this.outValid, this.outLen + 1, this.outLen);
+    this.outKey[this.outLen] = this.intern(vkey);
+    this.outValid[this.outLen] = 0;
+    const j = this.jobs++;
+    this.jobKey[j] = key;
+    this.jobSig[j] = sig;
+    this.jobMsg = grow(this.jobMsg, 2 * j + 2, 2 * j);
+    this.jobSlot = grow(this.jobSlot, j + 1, j);
+    this.jobMsg[2 * j] = m0;
+    this.jobMsg[2 * j + 1] = m1;
+    this.jobSlot[j] = this.outLen;
+    this.outLen++;
+  }
+
+  /**
+   * Entry i: its signature checks, and its columns when it packs. False when it stays raw.
+   */
+  private entry(i: number, e: Buffer, newKeys: string[]): boolean {
+    if (e.length === 0 || e.length > this.rules.maxEntryBytes) return false;
+    // The envelope, exactly in its JCS form.
+    if (!has(e, 0, ENV_PAYLOAD)) return false;
+    const p0 = ENV_PAYLOAD.length;
+    const p1 = e.indexOf(QUOTE, p0);
+    if (p1 < 0 || !has(e, p1, ENV_TYPE)) return false;
+    const t0 = p1 + ENV_TYPE.length;
+    const t1 = plainString(e, t0, e.length);
+    if (t1 < 0 || !has(e, t1, ENV_SIGS)) return false;
+    const sigs = this.sigs;
+    sigs.length = 0;
+    let at = t1 + ENV_SIGS.length;
+    for (;;) {
+      if (!has(e, at, ENV_KEYID)) return false;
+      const k0 = at + ENV_KEYID.length;
+      const k1 = plainString(e, k0, e.length);
+      if (k1 < 0 || !has(e, k1, ENV_SIG)) return false;
+      const s0 = k1 + ENV_SIG.length;
+      const s1 = e.indexOf(QUOTE, s0);
+      if (s1 < 0 || e[s1 + 1] !== 0x7d /* } */) return false;
+      sigs.push(k0, k1, s0, s1);
+      at = s1 + 2;
+      if (e[at] === 0x2c /* , */) {
+        at++;
+        continue;
+      }
+      break;
+    }
+    if (at !== e.length - 2 || e[at] !== 0x5d || e[at + 1] !== 0x7d) return false;
+    // The payload, decoded in place after its PAE header (canonical base64 only).
+    const b64len = p1 - p0;
+    if (b64len % 4 !== 0) return false;
+    const pad = b64len === 0 ? 0 : (e[p1 - 1] === 0x3d ? 1 : 0) + (e[p1 - 2] === 0x3d ? 1 : 0);
+    const len = (b64len / 4) * 3 - pad;
+    let type: string;
+    let kind = KIND_RAW;
+    if (t1 - t0 === this.usageType.length && has(e, t0, this.usageType)) {
+      kind = KIND_USAGE;
+      type = this.rules.usageType;
+    } else if (t1 - t0 === this.meterType.length && has(e, t0, this.meterType)) {
+      kind = KIND_METER;
+      type = this.rules.meterType;
+    } else {
+      type = e.toString('latin1', t0, t1);
+    }
+    const prefix = paePrefix(type);
+    const lenText = `${len} `;
+    const m0 = this.arenaLen;
+    const bodyAt = m0 + prefix.length + lenText.length;
+    const m1 = bodyAt + len;
+    if (this.arena.length < m1) {
+      const a = Buffer.alloc(Math.max(m1, this.arena.length * 2));
+      this.arena.copy(a, 0, 0, this.arenaLen);
+      this.arena = a;
+    }
+    const arena = this.arena;
+    prefix.copy(arena, m0);
+    arena.write(lenText, m0 + prefix.length, 'latin1');
+    const payloadB64 = e.toString('latin1', p0, p1);
+    if (arena.write(payloadB64, bodyAt, len, 'base64') !== len) return false;
+    if (arena.toString('base64', bodyAt, m1) !== payloadB64) return false;
+    this.arenaLen = m1;
+    // Signature checks for the ring's keys (decodeRun's loop over checkSignature).
+    const nSig = sigs.length / 4;
+    let oneSig: Uint8Array | undefined;
+    for (let j = 0; j < nSig; j++) {
+      const keyid = e.toString('latin1', sigs[4 * j]!, sigs[4 * j + 1]!);
+      if (nSig === 1) oneSig = sigOf(e, sigs[2]!, sigs[3]!);
+      const keys = this.ring.get(keyid);
+      if (keys === undefined) continue;
+      for (const k of keys) {
+        if (k.type !== 0x01) continue;
+        // checkSignature takes the first signature naming the keyid
+        let first = j;
+        for (let x = 0; x < j; x++) {
+          if (e.toString('latin1', sigs[4 * x]!, sigs[4 * x + 1]!) === keyid) {
+            first = x;
+            break;
+          }
+        }
+        const bytes = nSig === 1 ? oneSig : sigOf(e, sigs[4 * first + 2]!, sigs[4 * first + 3]!);
+        this.check(k.vkey, k.publicKey, bytes, m0, m1);
+      }
+    }
+    const body = arena.subarray(bodyAt, m1);
+    if (kind === KIND_RAW) {
+      if (t1 - t0 === this.registrationType.length && has(e, t0, this.registrationType)) {
+        this.registrationKey(body, newKeys);
+      }
+      return false;
+    }
+    // Packed kinds: one signature, a valid keyid, a canonical 64-byte signature.
+    if (nSig !== 1 || oneSig === undefined || oneSig.length !== 64) return false;
+    const keyid = e.toString('latin1', sigs[0]!, sigs[1]!);
+    if (!this.passes(this.keyidRe, this.okKeyids, keyid)) return false;
+    if (!(kind === KIND_USAGE ? this.usage(i, body) : this.meter(i, body))) return false;
+    this.kind[i] = kind;
+    this.keyid[i] = this.intern(keyid);
+    this.sig.set(oneSig, 64 * i);
+    this.hashes.set(hash('sha256', body, 'buffer'), 64 * i);
+    this.pay = grow(this.pay, this.payLen + len, this.payLen);
+    this.pay.set(body, this.payLen);
+    this.payLen += len;
+    this.payAt[i + 1] = this.payLen;
+    return true;
+  }
+
+  /** A registration's `key`, added to the ring (whatever else the payload holds). */
+  private registrationKey(body: Buffer, newKeys: string[]): void {
+    let p: unknown;
+    try {
+      p = JSON.parse(body.toString('utf8'));
+    } catch {
+      return;
+    }
+    const key = (p as { key?: unknown } | null)?.key;
+    if (typeof key === 'string' && this.ring.add(key)) newKeys.push(key);
+  }
+
+  /**
+   * A number at `at` in its canonical form (as JSON.stringify writes it), its end in `this.end`;
+   * NaN when there is none.
+   */
+  private numberAt(b: Buffer, at: number): number {
+    let j = at;
+    let int = true;
+    for (; j < b.length; j++) {
+      const c = b[j]!;
+      if (c >= 0x30 && c <= 0x39) continue;
+      if (c === 0x2d || c === 0x2b || c === 0x2e || c === 0x45 || c === 0x65) {
+        int = false;
+        continue;
+      }
+      break;
+    }
+    this.end = j;
+    if (j === at) return Number.NaN;
+    if (int && j - at <= 15 && (b[at] !== 0x30 || j - at === 1)) return dig(b, at, j - at);
+    const s = b.toString('latin1', at, j);
+    const v = Number(s);
+    return String(v) === s ? v : Number.NaN;
+  }
+
+  /** A plain string at `at` (`plainString`), its closing quote in `this.end`; undefined if none. */
+  private stringAt(b: Buffer, at: number): string | undefined {
+    const q = plainString(b, at, b.length);
+    if (q < 0) return undefined;
+    this.end = q;
+    return b.toString('latin1', at, q);
+  }
+
+  /** An identifier (ID_PATTERN) at `at`. */
+  private idAt(b: Buffer, at: number): string | undefined {
+    const s = this.stringAt(b, at);
+    return s !== undefined && this.passes(this.idRe, this.okIds, s) ? s : undefined;
+  }
+
+  /** The payload of a usage report, checked as `validUsage` checks it, into the columns. */
+  private usage(i: number, b: Buffer): boolean {
+    if (!has(b, 0, U.bodyHash) || !isHexHash(b, U.bodyHash.length)) return false;
+    let at = U.bodyHash.length + 64;
+    if (!has(b, at, U.cluster)) return false;
+    const cluster = this.idAt(b, at + U.cluster.length);
+    if (cluster === undefined) return false;
+    at = this.end;
+    if (!has(b, at, U.end)) return false;
+    const t1 = timeAt(b, at + U.end.length);
+    at += U.end.length + 20;
+    if (!has(b, at, U.energyJ)) return false;
+    const energy = this.numberAt(b, at + U.energyJ.length);
+    if (!(energy >= 0)) return false;
+    at = this.end;
+    if (!has(b, at, U.facility)) return false;
+    const facility = this.idAt(b, at + U.facility.length);
+    if (facility === undefined) return false;
+    at = this.end;
+    if (!has(b, at, U.flop)) return false;
+    const flop = this.numberAt(b, at + U.flop.length);
+    if (!(flop >= 0)) return false;
+    at = this.end;
+    if (!has(b, at, U.gpuSeconds)) return false;
+    const gpuSeconds = this.numberAt(b, at + U.gpuSeconds.length);
+    if (!(gpuSeconds >= 0)) return false;
+    at = this.end;
+    if (!has(b, at, U.gpus)) return false;
+    const gpus = this.numberAt(b, at + U.gpus.length);
+    if (!Number.isSafeInteger(gpus) || gpus < 0) return false;
+    at = this.end;
+    if (!has(b, at, U.lab)) return false;
+    const lab = this.stringAt(b, at + U.lab.length);
+    if (lab === undefined || !this.passes(this.labRe, this.okLabs, lab)) return false;
+    at = this.end;
+    if (!has(b, at, U.node)) return false;
+    const node = this.idAt(b, at + U.node.length);
+    if (node === undefined) return false;
+    at = this.end;
+    if (!has(b, at, U.prev) || !isHexHash(b, at + U.prev.length)) return false;
+    const prevAt = at + U.prev.length;
+    at = prevAt + 64;
+    if (!has(b, at, U.count)) return false;
+    const count = this.numberAt(b, at + U.count.length);
+    if (!Number.isSafeInteger(count) || count < 0) return false;
+    at = this.end;
+    if (!has(b, at, U.root) || !isHexHash(b, at + U.root.length)) return false;
+    at += U.root.length + 64;
+    if (!has(b, at, U.seq)) return false;
+    const seq = this.numberAt(b, at + U.seq.length);
+    if (!Number.isSafeInteger(seq) || seq < 0) return false;
+    at = this.end;
+    if (!has(b, at, U.start)) return false;
+    const t0 = timeAt(b, at + U.start.length);
+    at += U.start.length + 20;
+    if (!has(b, at, U.tensorActive)) return false;
+    const tensor = this.numberAt(b, at + U.tensorActive.length);
+    if (!(tensor >= 0 && tensor <= 1)) return false;
+    at = this.end;
+    if (!has(b, at, U.workload)) return false;
+    const workload = this.stringAt(b, at + U.workload.length);
+    if (workload === undefined || !this.workloads.has(workload)) return false;
+    at = this.end;
+    if (!has(b, at, U.close) || at + U.close.length !== b.length) return false;
+    // Times valid, end after start, gpuSeconds within gpus × duration.
+    if (!(t1 > t0) || !(gpuSeconds <= gpus * (t1 - t0))) return false;
+    const ns = NUM_WIDTH * i;
+    this.num[ns] = t0;
+    this.num[ns + 1] = t1;
+    this.num[ns + 2] = seq;
+    this.num[ns + 3] = energy;
+    this.num[ns + 4] = flop;
+    const ss = STR_WIDTH * i;
+    this.str[ss] = this.intern(lab);
+    this.str[ss + 1] = this.intern(facility);
+    this.str[ss + 2] = this.intern(cluster);
+    this.str[ss + 3] = this.intern(node);
+    this.str[ss + 4] = this.intern(`${facility}/${cluster}/${node}`);
+    this.str[ss + 5] = this.intern(workload);
+    this.prevInto(i, b, prevAt);
+    return true;
+  }
+
+  /** The payload of a meter reading, checked as `validMeter` checks it, into the columns. */
+  private meter(i: number, b: Buffer): boolean {
+    if (!has(b, 0, M.counterJ)) return false;
+    const counter = this.numberAt(b, M.counterJ.length);
+    if (!(counter >= 0)) return false;
+    let at = this.end;
+    if (!has(b, at, M.end)) return false;
+    const t1 = timeAt(b, at + M.end.length);
+    at += M.end.length + 20;
+    if (!has(b, at, M.energyJ)) return false;
+    const energy = this.numberAt(b, at + M.energyJ.length);
+    if (!(energy >= 0)) return false;
+    at = this.end;
+    if (!has(b, at, M.facility)) return false;
+    const facility = this.idAt(b, at + M.facility.length);
+    if (facility === undefined) return false;
+    at = this.end;
+    if (!has(b, at, M.meter)) return false;
+    const meter = this.idAt(b, at + M.meter.length);
+    if (meter === undefined) return false;
+    at = this.end;
+    if (!has(b, at, M.prev) || !isHexHash(b, at + M.prev.length)) return false;
+    const prevAt = at + M.prev.length;
+    at = prevAt + 64;
+    if (!has(b, at, M.seq)) return false;
+    const seq = this.numberAt(b, at + M.seq.length);
+    if (!Number.isSafeInteger(seq) || seq < 0) return false;
+    at = this.end;
+    if (!has(b, at, M.start)) return false;
+    const t0 = timeAt(b, at + M.start.length);
+    at += M.start.length + 20;
+    if (!has(b, at, M.close) || at + M.close.length !== b.length) return false;
+    if (!(t1 > t0)) return false;
+    const ns = NUM_WIDTH * i;
+    this.num[ns] = t0;
+    this.num[ns + 1] = t1;
+    this.num[ns + 2] = seq;
+    this.num[ns + 3] = energy;
+    this.num[ns + 4] = counter;
+    const ss = STR_WIDTH * i;
+    this.str[ss] = this.intern(facility);
+    this.str[ss + 1] = this.intern(meter);
+    this.prevInto(i, b, prevAt);
+    return true;
+  }
+
+  /** The 32 bytes of the hex `prev` at `at`, into hashes[64i + 32…). */
+  private prevInto(i: number, b: Buffer, at: number): void {
+    const o = 64 * i + 32;
+    for (let k = 0; k < 32; k++) {
+      this.hashes[o + k] = (HEX[b[at + 2 * k]!]! << 4) | HEX[b[at + 2 * k + 1]!]!;
+    }
+  }
+}
+
+/** The bytes of a signature text that is canonical base64 (else undefined). */
+function sigOf(e: Buffer, s0: number, s1: number): Uint8Array | undefined {
+  if (s1 - s0 > 1368) return undefined;
+  return b64(e.toString('latin1', s0, s1));
+}
