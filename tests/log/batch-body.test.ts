@@ -2,19 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../src/core/bytes.js';
 import { splitJsonArray } from '../../src/log/batch-body.js';
+import { codeOf } from '../helpers/errors.js';
 
 const dec = new TextDecoder();
 const split = (s: string | Uint8Array, maxElements = 1000) =>
   splitJsonArray(typeof s === 'string' ? utf8(s) : s, { maxElements }).map((b) => dec.decode(b));
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('splitJsonArray', () => {
   it('gives back the text of every element of any JSON array, whatever its whitespace', () => {
@@ -44,7 +36,7 @@ describe('splitJsonArray', () => {
         try {
           isArray = Array.isArray(JSON.parse(s));
         } catch {}
-        const c = code(() => split(s));
+        const c = codeOf(() => split(s));
         // The scan checks structure only: when it accepts, JSON.parse agrees it is an array,
         // or one of the elements (checked strictly later, on its own) is not valid JSON.
         if (c === undefined && !isArray) {
@@ -81,15 +73,15 @@ describe('splitJsonArray', () => {
     [' [ \n ] ', 'ENTRY_EMPTY'],
     ['[] x', 'ENTRY_MALFORMED_JSON'],
   ])('refuses %j with %s', (body, want) => {
-    expect(code(() => split(body))).toBe(want);
+    expect(codeOf(() => split(body))).toBe(want);
   });
 
   it('refuses a body that is not UTF-8, and too deep a nesting, as a whole', () => {
-    expect(code(() => split(Uint8Array.of(0x5b, 0x22, 0xc3, 0x28, 0x22, 0x5d)))).toBe(
+    expect(codeOf(() => split(Uint8Array.of(0x5b, 0x22, 0xc3, 0x28, 0x22, 0x5d)))).toBe(
       'ENTRY_MALFORMED_JSON',
     );
     const deep = `[${'['.repeat(1001)}${']'.repeat(1001)}]`;
-    expect(code(() => split(deep))).toBe('ENTRY_MALFORMED_JSON');
+    expect(codeOf(() => split(deep))).toBe('ENTRY_MALFORMED_JSON');
     expect(split(`[${'['.repeat(999)}${']'.repeat(999)}]`)).toHaveLength(1);
   });
 
@@ -103,6 +95,6 @@ describe('splitJsonArray', () => {
 
   it('refuses more than maxElements with BATCH_TOO_LARGE', () => {
     expect(split('[1,2,3]', 3)).toHaveLength(3);
-    expect(code(() => split('[1,2,3,4]', 3))).toBe('BATCH_TOO_LARGE');
+    expect(codeOf(() => split('[1,2,3,4]', 3))).toBe('BATCH_TOO_LARGE');
   });
 });

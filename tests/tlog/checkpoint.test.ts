@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toBase64 } from '../../src/core/bytes.js';
-import { VPauseError } from '../../src/core/errors.js';
 import { sha256 } from '../../src/crypto/sha256.js';
 import {
   generateKey,
@@ -20,6 +19,7 @@ import {
   signCheckpoint,
 } from '../../src/tlog/checkpoint.js';
 import { signCosignature } from '../../src/tlog/cosignature.js';
+import { codeOf } from '../helpers/errors.js';
 
 const vectors = (p: string) => new URL(`../../../shared/vectors/${p}`, import.meta.url);
 const readText = (p: string) => readFileSync(vectors(p), 'utf8');
@@ -46,16 +46,6 @@ const TESSERA_VKEY =
 const TESSERA_SKEY =
   'PRIVATE+KEY+example.com/log/testdata+33d7b496+AeymY/SZAX0jZcJ8enZ5FY1Dz+wTML2yWSkK+9DSF3eg';
 const H = '000de184301123b9278c086a7d9f68c9577e83872224c197058fd90784ea9706';
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof VPauseError) return e.code;
-    throw e;
-  }
-}
 
 const ROOT = new Uint8Array(32).fill(7);
 const logSigner = generateKey('log.example/1', 1, (n) => new Uint8Array(n).fill(1)).signer;

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromUtf8, toHex, utf8 } from '../../src/core/bytes.js';
-import { VPauseError } from '../../src/core/errors.js';
 import { signEd25519 } from '../../src/crypto/ed25519.js';
 import { sha256 } from '../../src/crypto/sha256.js';
 import {
@@ -27,6 +26,7 @@ import {
   verifiedCosignatures,
   verifyCosignature,
 } from '../../src/tlog/cosignature.js';
+import { codeOf } from '../helpers/errors.js';
 
 const vectors = (p: string) => new URL(`../../../shared/vectors/${p}`, import.meta.url);
 const readText = (p: string) => readFileSync(vectors(p), 'utf8');
@@ -78,16 +78,6 @@ const SUNLIGHT: SunlightCosigner[] = [
 function sunlightSigner(c: SunlightCosigner): SignerKey {
   const seed = sha256(utf8(c.phrase));
   return generateKey(c.name, KEY_TYPE_COSIGNATURE, () => seed).signer;
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof VPauseError) return e.code;
-    throw e;
-  }
 }
 
 function lineOf(note: string, name: string): string {

@@ -16,6 +16,7 @@ import { toBase64, utf8 } from '../../src/core/bytes.js';
 import { signEd25519 } from '../../src/crypto/ed25519.js';
 import { keyIdString, parseVerifierKey } from '../../src/note/keys.js';
 import { openSignedVerdict, signVerdict } from '../../src/verifier/signed-verdict.js';
+import { codeOf } from '../helpers/errors.js';
 import { testKey } from '../helpers/world.js';
 
 const verifier = testKey('verifier.example/v1');
@@ -73,15 +74,6 @@ function envelopeOver(payload: string, key = verifier): SignedVerdict {
       },
     ],
   };
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
 }
 
 describe('signed verdicts', () => {
