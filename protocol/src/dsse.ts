@@ -17,8 +17,22 @@ import {
 import { statementError } from './errors.js';
 import type { Envelope } from './schemas.js';
 
-const SP = utf8(' ');
-const PREFIX = utf8('DSSEv1');
+/** `paeTypeHeader` of the payload types seen, cached (a handful are in use). */
+const typeHeads = new Map<string, Uint8Array>();
+
+/**
+ * The start of PAE(type, body) that depends on the type alone: `"DSSEv1" SP LEN(type) SP type SP`
+ * (for callers that write `LEN(body) SP body` after it themselves). Shared: do not modify.
+ */
+export function paeTypeHeader(type: string): Uint8Array {
+  let h = typeHeads.get(type);
+  if (h === undefined) {
+    const t = utf8(type);
+    h = concatBytes(utf8(`DSSEv1 ${t.length} `), t, utf8(' '));
+    if (typeHeads.size < 64) typeHeads.set(type, h);
+  }
+  return h;
+}
 
 /**
  * The DSSE v1 pre-authentication encoding:
@@ -26,18 +40,7 @@ const PREFIX = utf8('DSSEv1');
  * decimal without leading zeros and `type` is encoded as UTF-8.
  */
 export function pae(type: string, body: Uint8Array): Uint8Array {
-  const t = utf8(type);
-  return concatBytes(
-    PREFIX,
-    SP,
-    utf8(String(t.length)),
-    SP,
-    t,
-    SP,
-    utf8(String(body.length)),
-    SP,
-    body,
-  );
+  return concatBytes(paeTypeHeader(type), utf8(`${body.length} `), body);
 }
 
 function assertEd25519(k: { type: number; name: string }): void {

@@ -85,6 +85,19 @@ function finish(v: Verdict, json: boolean): void {
 }
 
 /** Commander usage errors in these commands exit 3, like every other reason not to run. */
+/**
+ * Runs a command's action; anything it throws but a CliExit exits 3 (could not run) with
+ * `<prefix>: <reason>`, the prefix chosen from the error.
+ */
+async function orCouldNotRun(run: () => Promise<void>, prefix: (e: unknown) => string) {
+  try {
+    await run();
+  } catch (e) {
+    if (e instanceof CliExit) throw e;
+    throw new CliExit(EXIT_COULD_NOT_RUN, `${prefix(e)}: ${reason(e)}`);
+  }
+}
+
 function couldNotRun(cmd: Command): Command {
   return cmd.exitOverride((err) => {
     if (err.exitCode === 0) throw err;
@@ -304,14 +317,12 @@ export function registerVerify(program: Command): void {
       )
       .option('--cache <dir>', 'cache directory for the synced log (default ~/.cache/vpause)')
       .option('--threads <n>', 'worker threads for signature checks (default: one per core)'),
-  ).action(async (o: VerifyOpts) => {
-    try {
-      await runVerify(o);
-    } catch (e) {
-      if (e instanceof CliExit) throw e;
-      throw new CliExit(EXIT_COULD_NOT_RUN, `could not verify: ${reason(e)}`);
-    }
-  });
+  ).action((o: VerifyOpts) =>
+    orCouldNotRun(
+      () => runVerify(o),
+      () => 'could not verify',
+    ),
+  );
 
   couldNotRun(
     program
@@ -320,18 +331,15 @@ export function registerVerify(program: Command): void {
       .argument('<file>', 'the bundle (vpause verify --bundle)')
       .option('--policy <file>', 'trust policy')
       .option('--json', 'print the verdict JSON', false),
-  ).action(async (file: string, o: { policy?: string; json: boolean }) => {
-    try {
-      await runVerifyBundle(file, o);
-    } catch (e) {
-      if (e instanceof CliExit) throw e;
-      const prefix =
+  ).action((file: string, o: { policy?: string; json: boolean }) =>
+    orCouldNotRun(
+      () => runVerifyBundle(file, o),
+      (e) =>
         e instanceof VerifierError && e.code === 'BUNDLE_INVALID'
           ? 'invalid bundle'
-          : 'could not check';
-      throw new CliExit(EXIT_COULD_NOT_RUN, `${prefix}: ${reason(e)}`);
-    }
-  });
+          : 'could not check',
+    ),
+  );
 
   couldNotRun(
     program
@@ -342,12 +350,10 @@ export function registerVerify(program: Command): void {
       .argument('<file>', 'the signed verdict (DSSE envelope)')
       .option('--key <vkey>', "the verifier's key: a vkey, or a file holding one")
       .option('--json', 'print the verdict JSON', false),
-  ).action(async (file: string, o: { key?: string; json: boolean }) => {
-    try {
-      await runVerifyVerdict(file, o);
-    } catch (e) {
-      if (e instanceof CliExit) throw e;
-      throw new CliExit(EXIT_COULD_NOT_RUN, `invalid signed verdict: ${reason(e)}`);
-    }
-  });
+  ).action((file: string, o: { key?: string; json: boolean }) =>
+    orCouldNotRun(
+      () => runVerifyVerdict(file, o),
+      () => 'invalid signed verdict',
+    ),
+  );
 }

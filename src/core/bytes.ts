@@ -15,22 +15,31 @@ export function fromHex(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
 
-const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /** Standard base64 with padding (RFC 4648 §4), as used by signed notes and DSSE. */
 export function toBase64(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 }
 
 /**
- * Strict standard base64 decoding: padding required, no whitespace, canonical trailing bits.
+ * Strict standard base64 decoding, or undefined: padding required, no whitespace, canonical
+ * trailing bits. Node's decoder is lenient (it skips what is not base64, takes the URL-safe
+ * alphabet, needs no padding), and exactly the canonical text is what re-encodes to itself. The
+ * bytes may be a view of Node's shared buffer pool: copy them before keeping them.
+ */
+export function tryFromBase64(s: string): Uint8Array | undefined {
+  const b = Buffer.from(s, 'base64');
+  if (b.toString('base64') !== s) return undefined;
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Strict standard base64 decoding (`tryFromBase64`), into a fresh array.
  * @throws {TypeError} when the input is not canonical padded base64
  */
 export function fromBase64(s: string): Uint8Array {
-  if (!B64_RE.test(s)) throw new TypeError('fromBase64: not padded standard base64');
-  const out = new Uint8Array(Buffer.from(s, 'base64'));
-  if (toBase64(out) !== s) throw new TypeError('fromBase64: non-canonical base64');
-  return out;
+  const out = tryFromBase64(s);
+  if (out === undefined) throw new TypeError('fromBase64: not canonical padded standard base64');
+  return out.slice();
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {

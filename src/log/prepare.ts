@@ -26,7 +26,7 @@ import {
 } from '../../protocol/src/index.js';
 import { VPauseError } from '../core/errors.js';
 import { hashLeaf } from '../merkle/rfc9162.js';
-import { keyIdString, parseVerifierKey, type VerifierKey } from '../note/keys.js';
+import { KeysById, parseVerifierKey, type VerifierKey } from '../note/keys.js';
 
 /** An error as it crosses a thread boundary: its code and message (problem type and detail). */
 export interface WireError {
@@ -89,54 +89,33 @@ export type Prepared = PreparedStatement | { error: VPauseError };
 
 /** Candidate keys by keyid: the admit list's keys and the node keys the log has registered. */
 export class KeyRing {
-  private admitIds = new Map<string, VerifierKey[]>();
-  private readonly nodeIds = new Map<string, VerifierKey[]>();
-  private readonly nodeSeen = new Set<string>();
+  private admit = new KeysById();
+  private readonly nodes = new KeysById();
 
   /** Most node keys kept; past it the node keys start afresh (outcomes are then computed inline). */
   static readonly MAX_NODE_KEYS = 1_000_000;
 
   /** Replaces the admit list's keys (lab root and meter vkeys). Unparseable vkeys are skipped. */
   setAdmitKeys(vkeys: readonly string[]): void {
-    const m = new Map<string, VerifierKey[]>();
-    for (const v of vkeys) add(m, v);
-    this.admitIds = m;
+    this.admit = new KeysById(vkeys);
   }
 
   /** Adds node keys (vkeys). */
   addNodeKeys(vkeys: readonly string[]): void {
     for (const v of vkeys) {
-      if (this.nodeSeen.has(v)) continue;
-      if (this.nodeSeen.size >= KeyRing.MAX_NODE_KEYS) {
-        this.nodeSeen.clear();
-        this.nodeIds.clear();
-      }
-      if (add(this.nodeIds, v)) this.nodeSeen.add(v);
+      if (this.nodes.has(v)) continue;
+      if (this.nodes.size >= KeyRing.MAX_NODE_KEYS) this.nodes.clear();
+      this.nodes.add(v);
     }
   }
 
   /** The candidate keys of a keyid. */
   *candidates(keyid: string): Generator<VerifierKey> {
-    const a = this.admitIds.get(keyid);
+    const a = this.admit.get(keyid);
     if (a !== undefined) yield* a;
-    const n = this.nodeIds.get(keyid);
+    const n = this.nodes.get(keyid);
     if (n !== undefined) yield* n;
   }
-}
-
-function add(m: Map<string, VerifierKey[]>, vkey: string): boolean {
-  let k: VerifierKey;
-  try {
-    k = parseVerifierKey(vkey);
-  } catch {
-    return false;
-  }
-  const id = keyIdString(k);
-  const l = m.get(id);
-  if (l === undefined) m.set(id, [k]);
-  else if (!l.some((x) => x.vkey === k.vkey)) l.push(k);
-  else return false;
-  return true;
 }
 
 /** A thrown value as a WireError; anything but a VPauseError is an internal error. */

@@ -275,3 +275,53 @@ export function sameVerifierKey(a: VerifierKey, b: VerifierKey): boolean {
     bytesEqual(a.publicKey, b.publicKey)
   );
 }
+
+/**
+ * Verifier keys by keyid (`keyIdString`), added as vkeys: the keys a signature's keyid may
+ * name. A vkey that does not parse, or is already here, is skipped.
+ */
+export class KeysById {
+  private readonly byId = new Map<string, VerifierKey[]>();
+  private readonly seen = new Set<string>();
+
+  constructor(vkeys: readonly string[] = []) {
+    for (const v of vkeys) this.add(v);
+  }
+
+  /** Adds a key; false when its vkey does not parse or is already here. */
+  add(vkey: string): boolean {
+    if (this.seen.has(vkey)) return false;
+    let k: VerifierKey;
+    try {
+      k = parseVerifierKey(vkey);
+    } catch {
+      return false;
+    }
+    this.seen.add(vkey);
+    const id = keyIdString(k);
+    const l = this.byId.get(id);
+    if (l === undefined) this.byId.set(id, [k]);
+    else if (!l.some((x) => x.vkey === k.vkey)) l.push(k);
+    return true;
+  }
+
+  /** Whether this vkey was added. */
+  has(vkey: string): boolean {
+    return this.seen.has(vkey);
+  }
+
+  /** The keys a keyid names. */
+  get(keyid: string): readonly VerifierKey[] | undefined {
+    return this.byId.get(keyid);
+  }
+
+  /** Number of vkeys added. */
+  get size(): number {
+    return this.seen.size;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.seen.clear();
+  }
+}

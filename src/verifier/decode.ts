@@ -36,12 +36,12 @@ import {
   WORKLOADS,
 } from '../../protocol/src/schemas.js';
 import { MAX_ENTRY_BYTES, parseEntry } from '../../protocol/src/statements.js';
-import { b64, isTimeFast, seconds, sigBytes } from './packed.js';
+import { tryFromBase64 } from '../core/bytes.js';
+import { isTimeFast, seconds, sigBytes } from './packed.js';
 
 export {
   checkSignature,
   isTimeFast,
-  paeOf,
   type SignatureOutcome,
   seconds,
 } from './packed.js';
@@ -252,7 +252,7 @@ function decodeFast(entry: Uint8Array): DecodedStatement | undefined {
       return undefined;
     }
   }
-  const payloadBytes = b64(payload);
+  const payloadBytes = tryFromBase64(payload);
   if (payloadBytes === undefined) return undefined;
   let p: unknown;
   try {

@@ -32,11 +32,13 @@
  * them): the schema constants it needs come in a `PackRules` (`packRules()` in ./ingest.ts builds
  * it from protocol/src/schemas.ts). Pure: no I/O.
  */
-import { hash } from 'node:crypto';
-import { pae } from '../../protocol/src/dsse.js';
+import { pae, paeTypeHeader } from '../../protocol/src/dsse.js';
+import { tryFromBase64 } from '../core/bytes.js';
 import { verifyEd25519 } from '../crypto/ed25519.js';
+import { sha256 } from '../crypto/sha256.js';
+import { hashChildren, hashLeaf } from '../merkle/rfc9162.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
-import { keyIdString, parseVerifierKey, type VerifierKey } from '../note/keys.js';
+import { KeysById, type VerifierKey } from '../note/keys.js';
 
 /** The schema constants the packer applies (from protocol/src/schemas.ts). */
 export interface PackRules {
@@ -221,37 +223,13 @@ export function seconds(time: string): number {
   );
 }
 
-/** Canonical padded base64 (as `fromBase64`): undefined when `s` is not. */
-export function b64(s: string): Uint8Array | undefined {
-  const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') !== s) return undefined;
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
 /** The last signature text decoded, and its bytes. */
 let lastSig: { text: string; bytes: Uint8Array | undefined } = { text: '', bytes: undefined };
 
-/** `b64` of a signature, reusing the last answer for the same text. */
+/** `tryFromBase64` of a signature, reusing the last answer for the same text. */
 export function sigBytes(s: string): Uint8Array | undefined {
-  if (lastSig.text !== s) lastSig = { text: s, bytes: b64(s) };
+  if (lastSig.text !== s) lastSig = { text: s, bytes: tryFromBase64(s) };
   return lastSig.bytes;
-}
-
-const paePrefixes = new Map<string, Buffer>();
-
-/** "DSSEv1 <len> <type> ": the part of PAE(type, body) before the body's length. */
-function paePrefix(type: string): Buffer {
-  let prefix = paePrefixes.get(type);
-  if (prefix === undefined) {
-    prefix = Buffer.from(pae(type, new Uint8Array(0)).subarray(0, -2));
-    if (paePrefixes.size < 64) paePrefixes.set(type, prefix);
-  }
-  return prefix;
-}
-
-/** DSSE PAE(type, body), byte for byte as protocol/src/dsse.ts `pae`, with a cached prefix. */
-export function paeOf(type: string, body: Uint8Array): Uint8Array {
-  return Buffer.concat([paePrefix(type), Buffer.from(`${body.length} `, 'latin1'), body]);
 }
 
 /** The outcome of checking one key's signature on a statement (protocol/SPEC.md rule 18). */
@@ -276,7 +254,7 @@ export function checkSignature(
   if (s === undefined) return 'absent';
   const sig = sigBytes(s.sig);
   if (sig === undefined) return 'invalid';
-  return verifyEd25519(key.publicKey, paeOf(d.payloadType, d.payloadBytes), sig)
+  return verifyEd25519(key.publicKey, pae(d.payloadType, d.payloadBytes), sig)
     ? 'valid'
     : 'invalid';
 }
@@ -285,46 +263,11 @@ export function checkSignature(
 // Keys and hashes
 
 /** The keys to compute outcomes for ahead, by keyid. */
-export class KeyRing {
-  private readonly byId = new Map<string, VerifierKey[]>();
-  private readonly seen = new Set<string>();
-
-  constructor(vkeys: readonly string[] = []) {
-    for (const v of vkeys) this.add(v);
-  }
-
-  add(vkey: string): boolean {
-    if (this.seen.has(vkey)) return false;
-    let k: VerifierKey;
-    try {
-      k = parseVerifierKey(vkey);
-    } catch {
-      return false;
-    }
-    this.seen.add(vkey);
-    const id = keyIdString(k);
-    const l = this.byId.get(id);
-    if (l === undefined) this.byId.set(id, [k]);
-    else l.push(k);
-    return true;
-  }
-
-  get(keyid: string): readonly VerifierKey[] | undefined {
-    return this.byId.get(keyid);
-  }
-}
-
-/** A scratch buffer for the inputs of leaf hashes (one thread uses it at a time). */
-let leafInput = Buffer.alloc(1 + 65_536);
-const NODE_INPUT = new Uint8Array(65);
-NODE_INPUT[0] = 1;
+export { KeysById as KeyRing };
 
 /** The RFC 9162 leaf hash of `entry`, written at `out[at…at+32)`. */
 export function leafHashInto(entry: Uint8Array, out: Uint8Array, at: number): void {
-  if (leafInput.length < entry.length + 1) leafInput = Buffer.alloc(entry.length + 1);
-  leafInput[0] = 0;
-  leafInput.set(entry, 1);
-  out.set(hash('sha256', leafInput.subarray(0, entry.length + 1), 'buffer'), at);
+  out.set(hashLeaf(entry), at);
 }
 
 /**
@@ -336,8 +279,11 @@ export function perfectRoot(leaf: Uint8Array): Uint8Array {
   const level = leaf.slice();
   while (n > 1) {
     for (let i = 0; i < n; i += 2) {
-      NODE_INPUT.set(level.subarray(i * 32, i * 32 + 64), 1);
-      level.set(hash('sha256', NODE_INPUT, 'buffer'), (i / 2) * 32);
+      const h = hashChildren(
+        level.subarray(i * 32, i * 32 + 32),
+        level.subarray(i * 32 + 32, i * 32 + 64),
+      );
+      level.set(h, (i / 2) * 32);
     }
     n /= 2;
   }
@@ -485,7 +431,7 @@ function grow<T extends Uint8Array | Uint32Array | Float64Array>(a: T, need: num
  * all, back to back (Ed25519 verification runs faster without other work between the calls).
  */
 export class Packer {
-  readonly ring: KeyRing;
+  readonly ring: KeysById;
   private readonly idRe: RegExp;
   private readonly labRe: RegExp;
   private readonly keyidRe: RegExp;
@@ -536,7 +482,7 @@ export class Packer {
     private readonly rules: PackRules,
     vkeys: readonly string[] = [],
   ) {
-    this.ring = new KeyRing(vkeys);
+    this.ring = new KeysById(vkeys);
     this.idRe = new RegExp(rules.idPattern);
     this.labRe = new RegExp(rules.labPattern);
     this.keyidRe = new RegExp(rules.keyidPattern);
@@ -754,10 +700,10 @@ export class Packer {
     } else {
       type = e.toString('latin1', t0, t1);
     }
-    const prefix = paePrefix(type);
+    const head = paeTypeHeader(type);
     const lenText = `${len} `;
     const m0 = this.arenaLen;
-    const bodyAt = m0 + prefix.length + lenText.length;
+    const bodyAt = m0 + head.length + lenText.length;
     const m1 = bodyAt + len;
     if (this.arena.length < m1) {
       const a = Buffer.alloc(Math.max(m1, this.arena.length * 2));
@@ -765,8 +711,8 @@ export class Packer {
       this.arena = a;
     }
     const arena = this.arena;
-    prefix.copy(arena, m0);
-    arena.write(lenText, m0 + prefix.length, 'latin1');
+    arena.set(head, m0);
+    arena.write(lenText, m0 + head.length, 'latin1');
     const payloadB64 = e.toString('latin1', p0, p1);
     if (arena.write(payloadB64, bodyAt, len, 'base64') !== len) return false;
     if (arena.toString('base64', bodyAt, m1) !== payloadB64) return false;
@@ -808,7 +754,7 @@ export class Packer {
     this.kind[i] = kind;
     this.keyid[i] = this.intern(keyid);
     this.sig.set(oneSig, 64 * i);
-    this.hashes.set(hash('sha256', body, 'buffer'), 64 * i);
+    this.hashes.set(sha256(body), 64 * i);
     this.pay = grow(this.pay, this.payLen + len, this.payLen);
     this.pay.set(body, this.payLen);
     this.payLen += len;
@@ -1007,5 +953,5 @@ export class Packer {
 /** The bytes of a signature text that is canonical base64 (else undefined). */
 function sigOf(e: Buffer, s0: number, s1: number): Uint8Array | undefined {
   if (s1 - s0 > 1368) return undefined;
-  return b64(e.toString('latin1', s0, s1));
+  return tryFromBase64(e.toString('latin1', s0, s1));
 }

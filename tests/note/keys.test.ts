@@ -10,6 +10,7 @@ import {
   generateKey,
   KEY_TYPE_COSIGNATURE,
   KEY_TYPE_ED25519,
+  KeysById,
   keyIdFor,
   keyIdString,
   parsePrivateKey,
@@ -348,5 +349,27 @@ describe('key text round trips', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('KeysById', () => {
+  const a = generateKey('lab.example/n1', KEY_TYPE_ED25519, (n) => new Uint8Array(n).fill(1));
+  const b = generateKey('lab.example/n2', KEY_TYPE_ED25519, (n) => new Uint8Array(n).fill(2));
+  const va = a.vkey;
+  const vb = b.vkey;
+
+  it('finds each key under its keyid, and skips repeats and vkeys that do not parse', () => {
+    const ks = new KeysById([va]);
+    expect(ks.add(va)).toBe(false);
+    expect(ks.add('not a vkey')).toBe(false);
+    expect(ks.add(vb)).toBe(true);
+    expect(ks.size).toBe(2);
+    expect(ks.has(vb)).toBe(true);
+    const ka = parseVerifierKey(va);
+    expect(ks.get(keyIdString(ka))?.map((k) => k.vkey)).toEqual([ka.vkey]);
+    expect(ks.get('lab.example/n3+00000000')).toBeUndefined();
+    ks.clear();
+    expect(ks.size).toBe(0);
+    expect(ks.get(keyIdString(ka))).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pae, signEnvelope, verifyEnvelope } from '../../protocol/src/dsse.js';
+import { pae, paeTypeHeader, signEnvelope, verifyEnvelope } from '../../protocol/src/dsse.js';
 import { STATEMENT_ERROR_CODES } from '../../protocol/src/errors.js';
 import { jcs } from '../../protocol/src/jcs.js';
 import { PAYLOAD_TYPE, type UsagePayload } from '../../protocol/src/schemas.js';
@@ -67,6 +67,20 @@ describe('pae', () => {
   describe('when the type has multi-byte characters and the body is empty', () => {
     it('counts bytes, not characters', () => {
       expect(fromUtf8(pae('t\u00e9', new Uint8Array(0)))).toBe('DSSEv1 3 t\u00e9 0 ');
+    });
+  });
+
+  describe('when called again for a type (its header is cached) and through paeTypeHeader', () => {
+    it('gives the same bytes: paeTypeHeader(type), LEN(body) SP and the body are pae(type, body)', () => {
+      for (const type of ['t\u00e9', 'application/vnd.vpause.usage+json', 't\u00e9']) {
+        for (const body of [utf8(''), utf8('hello world'), new Uint8Array(1000).fill(7)]) {
+          const want = `DSSEv1 ${utf8(type).length} ${type} ${body.length} `;
+          expect(`${fromUtf8(paeTypeHeader(type))}${body.length} `).toBe(want);
+          const whole = pae(type, body);
+          expect(fromUtf8(whole.subarray(0, whole.length - body.length))).toBe(want);
+          expect(whole.subarray(whole.length - body.length)).toEqual(body);
+        }
+      }
     });
   });
 });

@@ -9,17 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pae } from '../../protocol/src/dsse.js';
 import { makeStatement, PAYLOAD_TYPE, parseEntry, payloadHash } from '../../protocol/src/index.js';
 import { formatTime, isTime, parseTime } from '../../protocol/src/time.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
-import {
-  checkSignature,
-  decodeEntry,
-  isTimeFast,
-  paeOf,
-  seconds,
-} from '../../src/verifier/decode.js';
+import { checkSignature, decodeEntry, isTimeFast, seconds } from '../../src/verifier/decode.js';
 import { testKey } from '../helpers/world.js';
 
 type Outcome =
@@ -281,13 +274,6 @@ describe('times as seconds', () => {
 describe('signature checks', () => {
   const d = decodeEntry(usage);
   const key = parseVerifierKey(node.vkey);
-  it('build the PAE byte for byte as the protocol does', () => {
-    expect(
-      Buffer.from(paeOf(d.payloadType, d.payloadBytes)).equals(
-        Buffer.from(pae(d.payloadType, d.payloadBytes)),
-      ),
-    ).toBe(true);
-  });
   it('say valid, invalid or absent', () => {
     const keyid = d.signatures[0]!.keyid;
     expect(checkSignature(d, key, keyid)).toBe('valid');
