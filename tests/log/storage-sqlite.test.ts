@@ -171,7 +171,9 @@ describe('sqlite storage', () => {
         .all(...Array.from({ length: (SQLITE_SQL[k].match(/\?/g) ?? []).length }, () => 0))
         .map((r) => (r as { detail: string }).detail)
         .join('; ');
-      expect(plan, `${k}: ${plan}`).not.toMatch(/\bSCAN\b/);
+      // A scan of a table is refused; a scan of a subquery's co-routine (readEntries: the rows of
+      // one rowid range search, in order) is not a table scan.
+      expect(plan, `${k}: ${plan}`).not.toMatch(/\bSCAN (?!\(subquery-\d+\))/);
       if (k !== 'size')
         expect(plan, `${k}: ${plan}`).toMatch(
           /SEARCH .*(PRIMARY KEY|INTEGER PRIMARY KEY|USING (COVERING )?INDEX)/,

@@ -149,11 +149,15 @@ export const SQLITE_SQL = {
   getKey:
     'SELECT key_id, vkey, lab, facility, cluster, node, added_at, revoked_at, revoked_time ' +
     'FROM node_keys WHERE key_id = ?',
-  // One row for a whole range: the entries concatenated in index order, and their lengths (one
-  // buffer per call instead of one per entry, for the entry bundles the log serves).
+  // One row for a whole range: the entries concatenated, and `idx:length` of each (one buffer
+  // per call instead of one per entry, for the entry bundles the log serves). The rows come from
+  // a rowid range scan, already in index order; an aggregate ORDER BY would add a sort that cost
+  // 2-3x the whole read (0.6-0.8 ms against 0.25-0.4 ms per 256 entries). SQLite documents the
+  // order of group_concat without one as arbitrary, so the indexes come back too and the reader
+  // checks them (`splitConcatenated`).
   readEntries:
-    "SELECT CAST(group_concat(data, '' ORDER BY idx) AS BLOB), group_concat(length(data), ',' ORDER BY idx) " +
-    'FROM entries WHERE idx >= ? AND idx < ?',
+    "SELECT CAST(group_concat(data, '') AS BLOB), group_concat(idx || ':' || length(data), ',') " +
+    'FROM (SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx)',
   readLeaves: 'SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx',
   readTile: 'SELECT data FROM tiles WHERE level = ? AND idx = ?',
   setPublished:
@@ -180,17 +184,26 @@ const SINGLE_COLUMN = ['size', 'findLeaf', 'findClaim', 'readLeaves', 'readTile'
 const READ_CHUNK = 1024;
 
 /**
- * The entries of one concatenation, given their decimal lengths: views of one fresh copy (the
- * caller owns it; SQLite's buffer is not shared).
+ * The entries of one concatenation, given `idx:length` of each in the order concatenated: views
+ * of one fresh copy (the caller owns it; SQLite's buffer is not shared).
+ * @throws {Error} unless the indexes run on by one from `first` and the lengths add up
  */
-function splitConcatenated(data: Buffer, lengths: readonly string[]): Uint8Array[] {
+function splitConcatenated(data: Buffer, parts: string, first: number): Uint8Array[] {
   const copy = new Uint8Array(data);
   const out: Uint8Array[] = [];
   let o = 0;
-  for (const l of lengths) {
-    const n = Number(l);
+  let at = 0;
+  while (at < parts.length) {
+    const colon = parts.indexOf(':', at);
+    let comma = parts.indexOf(',', colon);
+    if (comma < 0) comma = parts.length;
+    if (colon < 0 || Number(parts.slice(at, colon)) !== first + out.length) {
+      throw new Error('readEntries: entries read out of index order');
+    }
+    const n = Number(parts.slice(colon + 1, comma));
     out.push(copy.subarray(o, o + n));
     o += n;
+    at = comma + 1;
   }
   if (o !== copy.length) throw new Error('readEntries: lengths do not add up to the data read');
   return out;
@@ -316,8 +329,7 @@ export class SqliteStorage implements LogStorage {
           | [Buffer | null, string | null]
           | undefined;
         if (row === undefined || row[0] === null || row[1] === null) break;
-        const lengths = row[1].split(',');
-        const parts = splitConcatenated(row[0], lengths);
+        const parts = splitConcatenated(row[0], row[1], lo);
         for (const e of parts) out.push(e);
         if (parts.length < Math.min(end, lo + READ_CHUNK) - lo) break;
       }
