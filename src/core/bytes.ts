@@ -32,6 +32,80 @@ export function tryFromBase64(s: string): Uint8Array | undefined {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** The value of each standard base64 digit, 64 for every other byte. */
+const B64 = new Uint8Array(256).fill(64);
+for (let i = 0; i < 64; i++) {
+  B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
+}
+
+/**
+ * The 12 bits of each pair of base64 digits (first byte << 8 | second byte), 0xffff where either
+ * is not a digit: one lookup per two characters, which makes `decodeBase64Into` about twice as
+ * fast as a lookup per character (128 KiB, made on first use).
+ */
+let B64_PAIRS: Uint16Array | undefined;
+
+function base64Pairs(): Uint16Array {
+  const t = new Uint16Array(65536).fill(0xffff);
+  for (let a = 0; a < 256; a++) {
+    if (B64[a]! === 64) continue;
+    for (let b = 0; b < 256; b++) if (B64[b]! !== 64) t[(a << 8) | b] = (B64[a]! << 6) | B64[b]!;
+  }
+  return t;
+}
+
+/**
+ * `tryFromBase64` over bytes, for hot paths that read base64 straight out of a buffer: decodes
+ * the ASCII text src[from, to) into out[at…) and returns the number of bytes written, or -1 (out
+ * unchanged past what was written) when the text is not exactly what `tryFromBase64` accepts:
+ * standard alphabet, padded to a multiple of 4, no whitespace, zero trailing bits. No strings are
+ * made. The caller leaves room for (to − from) / 4 × 3 bytes at `at`.
+ */
+export function decodeBase64Into(
+  src: Uint8Array,
+  from: number,
+  to: number,
+  out: Uint8Array,
+  at: number,
+): number {
+  const n = to - from;
+  if (n % 4 !== 0 || from < 0 || to > src.length) return -1;
+  if (n === 0) return 0;
+  B64_PAIRS ??= base64Pairs();
+  const pairs = B64_PAIRS;
+  let o = at;
+  const last = to - 4;
+  for (let i = from; i < last; i += 4) {
+    const x = pairs[(src[i]! << 8) | src[i + 1]!]!;
+    const y = pairs[(src[i + 2]! << 8) | src[i + 3]!]!;
+    if ((x | y) & 0xf000) return -1;
+    out[o] = x >> 4;
+    out[o + 1] = ((x & 15) << 4) | (y >> 8);
+    out[o + 2] = y & 255;
+    o += 3;
+  }
+  // The last group: "abcd", "abc=" (c's low 2 bits zero) or "ab==" (b's low 4 bits zero).
+  const a = B64[src[last]!]!;
+  const b = B64[src[last + 1]!]!;
+  if ((a | b) & 64) return -1;
+  out[o++] = (a << 2) | (b >> 4);
+  if (src[last + 2] === 0x3d) {
+    if (src[last + 3] !== 0x3d || (b & 15) !== 0) return -1;
+    return o - at;
+  }
+  const c = B64[src[last + 2]!]!;
+  if (c & 64) return -1;
+  out[o++] = ((b & 15) << 4) | (c >> 2);
+  if (src[last + 3] === 0x3d) {
+    if ((c & 3) !== 0) return -1;
+    return o - at;
+  }
+  const d = B64[src[last + 3]!]!;
+  if (d & 64) return -1;
+  out[o++] = ((c & 3) << 6) | d;
+  return o - at;
+}
+
 /**
  * Strict standard base64 decoding (`tryFromBase64`), into a fresh array.
  * @throws {TypeError} when the input is not canonical padded base64

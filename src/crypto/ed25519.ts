@@ -68,6 +68,29 @@ export function verifyEd25519(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array)
   }
 }
 
+/**
+ * `verifyEd25519` with the key fixed: the KeyObject is made once, so a hot loop over many
+ * signatures of few keys skips the per-call key lookup. The same rule, the same call; a key that
+ * does not import gives a verifier that answers false.
+ */
+export function ed25519Verifier(pub: Uint8Array): (msg: Uint8Array, sig: Uint8Array) => boolean {
+  let ko: KeyObject;
+  try {
+    if (pub.length !== 32) return () => false;
+    ko = publicKeyObject(pub);
+  } catch {
+    return () => false;
+  }
+  return (msg, sig) => {
+    if (sig.length !== 64) return false;
+    try {
+      return verify(null, msg, ko, sig);
+    } catch {
+      return false;
+    }
+  };
+}
+
 // Group order L and the base point, for the portable path.
 const ED_L = 2n ** 252n + 27742317777372353535851937790883648493n;
 

@@ -50,3 +50,53 @@ export function sha256Prefixed(prefix: number, data: Uint8Array): Uint8Array {
   prefixed.set(data, 1);
   return view(oneShot('sha256', prefixed.subarray(0, data.length + 1), 'buffer'));
 }
+
+/**
+ * SHA-256 of `data` written at out[at…at+32), for hot loops that fill packed hash columns: one
+ * native call and no view object per hash.
+ */
+export function sha256Into(data: Uint8Array, out: Uint8Array, at: number): void {
+  if (oneShot === undefined) {
+    out.set(sha256(data), at);
+    return;
+  }
+  out.set(oneShot('sha256', data, 'buffer'), at);
+}
+
+/** `sha256Prefixed(prefix, data)` written at out[at…at+32). */
+export function sha256PrefixedInto(
+  prefix: number,
+  data: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
+  if (oneShot === undefined || data.length >= 1 << 20) {
+    out.set(sha256Prefixed(prefix, data), at);
+    return;
+  }
+  if (prefixed.length < data.length + 1) prefixed = new Uint8Array(data.length + 1);
+  prefixed[0] = prefix;
+  prefixed.set(data, 1);
+  out.set(oneShot('sha256', prefixed.subarray(0, data.length + 1), 'buffer'), at);
+}
+
+/**
+ * `sha256Pair(prefix, a, b)` written at out[at…at+32); `out` may overlap `a` or `b` (they are
+ * copied before the hash is written), so a tree level can be folded in place.
+ */
+export function sha256PairInto(
+  prefix: number,
+  a: Uint8Array,
+  b: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
+  if (oneShot === undefined || a.length !== 32 || b.length !== 32) {
+    out.set(sha256Pair(prefix, a, b), at);
+    return;
+  }
+  scratch[0] = prefix;
+  scratch.set(a, 1);
+  scratch.set(b, 33);
+  out.set(oneShot('sha256', scratch, 'buffer'), at);
+}

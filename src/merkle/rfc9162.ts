@@ -17,7 +17,13 @@
  * Pure: no I/O.
  */
 import { bytesEqual } from '../core/bytes.js';
-import { sha256, sha256Pair, sha256Prefixed } from '../crypto/sha256.js';
+import {
+  sha256,
+  sha256Pair,
+  sha256PairInto,
+  sha256Prefixed,
+  sha256PrefixedInto,
+} from '../crypto/sha256.js';
 import { merkleError } from './errors.js';
 import {
   bitCeil,
@@ -50,6 +56,21 @@ export function hashLeaf(data: Uint8Array): Uint8Array {
 /** The hash of an interior node: SHA-256(0x01 || left || right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256Pair(0x01, left, right);
+}
+
+/** `hashLeaf(data)` written at out[at…at+32) (packed leaf-hash columns). */
+export function hashLeafInto(data: Uint8Array, out: Uint8Array, at: number): void {
+  sha256PrefixedInto(0x00, data, out, at);
+}
+
+/** `hashChildren(left, right)` written at out[at…at+32); `out` may overlap the children. */
+export function hashChildrenInto(
+  left: Uint8Array,
+  right: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
+  sha256PairInto(0x01, left, right, out, at);
 }
 
 /** MTH({}) = SHA-256(""), the root of the empty tree. A fresh copy on each call. */

@@ -33,10 +33,10 @@
  * it from protocol/src/schemas.ts). Pure: no I/O.
  */
 import { pae, paeTypeHeader } from '../../protocol/src/dsse.js';
-import { tryFromBase64 } from '../core/bytes.js';
-import { verifyEd25519 } from '../crypto/ed25519.js';
-import { sha256 } from '../crypto/sha256.js';
-import { hashChildren, hashLeaf } from '../merkle/rfc9162.js';
+import { decodeBase64Into, tryFromBase64 } from '../core/bytes.js';
+import { ed25519Verifier, verifyEd25519 } from '../crypto/ed25519.js';
+import { sha256Into } from '../crypto/sha256.js';
+import { hashChildrenInto, hashLeafInto } from '../merkle/rfc9162.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
 import { KeysById, type VerifierKey } from '../note/keys.js';
 
@@ -267,7 +267,7 @@ export { KeysById as KeyRing };
 
 /** The RFC 9162 leaf hash of `entry`, written at `out[at…at+32)`. */
 export function leafHashInto(entry: Uint8Array, out: Uint8Array, at: number): void {
-  out.set(hashLeaf(entry), at);
+  hashLeafInto(entry, out, at);
 }
 
 /**
@@ -279,11 +279,12 @@ export function perfectRoot(leaf: Uint8Array): Uint8Array {
   const level = leaf.slice();
   while (n > 1) {
     for (let i = 0; i < n; i += 2) {
-      const h = hashChildren(
+      hashChildrenInto(
         level.subarray(i * 32, i * 32 + 32),
         level.subarray(i * 32 + 32, i * 32 + 64),
+        level,
+        (i / 2) * 32,
       );
-      level.set(h, (i / 2) * 32);
     }
     n /= 2;
   }
@@ -415,8 +416,22 @@ function timeAt(b: Uint8Array, at: number): number {
 /** Strings the packer's table holds before it starts a new one. */
 const MAX_STRINGS = 200_000;
 
+/** Bits of `Packer.checked`: a string-table entry passed, or failed, a pattern. */
+const OK_ID = 1;
+const BAD_ID = 2;
+const OK_LAB = 4;
+const BAD_LAB = 8;
+const OK_KEYID = 16;
+const BAD_KEYID = 32;
+const OK_WORKLOAD = 64;
+const BAD_WORKLOAD = 128;
+
 /** Grows a typed array (the packer's output buffers), keeping its first `keep` elements. */
-function grow<T extends Uint8Array | Uint32Array | Float64Array>(a: T, need: number, keep = 0): T {
+function grow<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(
+  a: T,
+  need: number,
+  keep = 0,
+): T {
   if (a.length >= need) return a;
   const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
   if (keep > 0) b.set(a.subarray(0, keep));
@@ -439,22 +454,35 @@ export class Packer {
   private readonly usageType: Uint8Array;
   private readonly meterType: Uint8Array;
   private readonly registrationType: Uint8Array;
-  /** strings that passed their pattern (ids, labs, keyids), by kind */
-  private readonly okIds = new Set<string>();
-  private readonly okLabs = new Set<string>();
-  private readonly okKeyids = new Set<string>();
+  /** per string-table index: which patterns it passed or failed (the OK_* and BAD_* bits) */
+  private checked = new Uint8Array(1024);
+  /** string-table indexes by a hash of their bytes (`internAt`), and the next of the same hash */
+  private byBytes = new Map<number, number>();
+  private sameHash: number[] = [];
+  /** `facility/cluster/node` by the indexes of its parts */
+  private nodePaths = new Map<number, number>();
+  /** a verifier per key (the KeyObject made once), by vkey */
+  private readonly verifiers = new Map<string, (msg: Uint8Array, sig: Uint8Array) => boolean>();
 
   /** PAE(type, payload) of each entry, the payload decoded in place */
   private arena = Buffer.alloc(256 * 1024);
   private arenaLen = 0;
-  /** the signature checks of the run: key, PAE at arena[msgAt[2j], msgAt[2j + 1]), outcome slot */
-  private jobKey: Uint8Array[] = [];
-  private jobSig: (Uint8Array | undefined)[] = [];
+  /** the signatures of the run, decoded: 64 bytes each, at the offsets `sigAt` gives */
+  private sigArena = new Uint8Array(64 * 512);
+  private sigLen = 0;
+  /**
+   * the signature checks of the run: verifier, signature at sigArena[jobSig[j]…+64) (-1: not a
+   * canonical 64-byte signature), PAE at arena[msgAt[2j], msgAt[2j + 1]), outcome slot
+   */
+  private jobKey: ((msg: Uint8Array, sig: Uint8Array) => boolean)[] = [];
+  private jobSig = new Int32Array(512);
   private jobMsg = new Uint32Array(1024);
   private jobSlot = new Uint32Array(512);
   private jobs = 0;
   /** the signatures of the entry being read: keyid start, end, sig start, end */
   private sigs: number[] = [];
+  /** their keyids' string-table indexes */
+  private sigKeyids: number[] = [];
   /** where the last number or string read ended */
   private end = 0;
 
@@ -539,14 +567,16 @@ export class Packer {
     this.payAt[n] = this.payLen;
     // The signature checks, back to back.
     const arena = this.arena;
+    const sigArena = this.sigArena;
     for (let j = 0; j < this.jobs; j++) {
-      const sig = this.jobSig[j];
+      const at = this.jobSig[j]!;
+      if (at < 0) continue;
       const msg = arena.subarray(this.jobMsg[2 * j]!, this.jobMsg[2 * j + 1]!);
-      this.outValid[this.jobSlot[j]!] =
-        sig !== undefined && verifyEd25519(this.jobKey[j]!, msg, sig) ? 1 : 0;
+      this.outValid[this.jobSlot[j]!] = this.jobKey[j]!(msg, sigArena.subarray(at, at + 64))
+        ? 1
+        : 0;
     }
     this.jobKey.length = 0;
-    this.jobSig.length = 0;
     let raw: Uint8Array | undefined;
     if (rawEntries !== undefined) {
       raw = new Uint8Array(rawLen);
@@ -587,6 +617,10 @@ export class Packer {
     if (this.strings.length > MAX_STRINGS) {
       this.strings = [];
       this.stringIx = new Map();
+      this.checked.fill(0);
+      this.byBytes = new Map();
+      this.sameHash = [];
+      this.nodePaths = new Map();
     }
     this.stringsSent = this.strings.length;
     this.kind = grow(this.kind, n);
@@ -606,6 +640,7 @@ export class Packer {
     this.outAt = grow(this.outAt, n + 1);
     this.outLen = 0;
     this.arenaLen = 0;
+    this.sigLen = 0;
     this.jobs = 0;
   }
 
@@ -620,28 +655,70 @@ export class Packer {
     return i;
   }
 
-  private passes(re: RegExp, ok: Set<string>, s: string): boolean {
-    if (ok.has(s)) return true;
-    if (!re.test(s)) return false;
-    if (ok.size >= 4096) ok.clear();
-    ok.add(s);
-    return true;
+  /**
+   * The string-table index of the ASCII text b[from, to), found by its bytes: no string is made
+   * for a text the table already holds.
+   */
+  private internAt(b: Buffer, from: number, to: number): number {
+    const n = to - from;
+    let h = 0x811c9dc5 ^ n;
+    for (let k = from; k < to; k++) h = Math.imul(h ^ b[k]!, 0x01000193);
+    let ix = this.byBytes.get(h);
+    while (ix !== undefined && ix >= 0) {
+      const s = this.strings[ix]!;
+      if (s.length === n) {
+        let k = 0;
+        while (k < n && s.charCodeAt(k) === b[from + k]) k++;
+        if (k === n) return ix;
+      }
+      ix = this.sameHash[ix];
+    }
+    const i = this.intern(b.toString('latin1', from, to));
+    this.sameHash[i] = this.byBytes.get(h) ?? -1;
+    this.byBytes.set(h, i);
+    return i;
   }
 
-  /** Lists the check of `sig` by `key` over arena[m0, m1), its outcome in a new slot. */
-  private check(
-    vkey: string,
-    key: Uint8Array,
-    sig: Uint8Array | undefined,
-    m0: number,
-    m1: number,
-  ) {
+  /** Does string-table entry `ix` pass `re`? Each answer is computed once (bits `ok`, `bad`). */
+  private passes(re: RegExp, ok: number, bad: number, ix: number): boolean {
+    if (ix >= this.checked.length) this.checked = grow(this.checked, ix + 1, this.checked.length);
+    const c = this.checked[ix]!;
+    if (c & ok) return true;
+    if (c & bad) return false;
+    const pass = re.test(this.strings[ix]!);
+    this.checked[ix] = c | (pass ? ok : bad);
+    return pass;
+  }
+
+  /**
+   * The signature text e[s0, s1) decoded into the run's signature arena when it is canonical
+   * base64 of exactly 64 bytes: its offset there; else -1 (a signature that cannot verify).
+   */
+  private sigAt(e: Uint8Array, s0: number, s1: number): number {
+    if (s1 - s0 !== 88) return -1;
+    this.sigArena = grow(this.sigArena, this.sigLen + 66, this.sigLen);
+    if (decodeBase64Into(e, s0, s1, this.sigArena, this.sigLen) !== 64) return -1;
+    this.sigLen += 64;
+    return this.sigLen - 64;
+  }
+
+  /**
+   * Lists the check of the signature at sigArena[sig…+64) (-1: none that can verify) by `key`
+   * over arena[m0, m1), its outcome in a new slot.
+   */
+  private check(key: VerifierKey, sig: number, m0: number, m1: number) {
     this.outKey = grow(this.outKey, this.outLen + 1, this.outLen);
     this.outValid = grow(this.outValid, this.outLen + 1, this.outLen);
-    this.outKey[this.outLen] = this.intern(vkey);
+    this.outKey[this.outLen] = this.intern(key.vkey);
     this.outValid[this.outLen] = 0;
+    let verify = this.verifiers.get(key.vkey);
+    if (verify === undefined) {
+      verify = ed25519Verifier(key.publicKey);
+      this.verifiers.set(key.vkey, verify);
+    }
     const j = this.jobs++;
-    this.jobKey[j] = key;
+    this.jobKey[j] = verify;
+    this.jobSig = grow(this.jobSig, j + 1, j);
     this.jobSig[j] = sig;
     this.jobMsg = grow(this.jobMsg, 2 * j + 2, 2 * j);
     this.jobSlot = grow(this.jobSlot, j + 1, j);
@@ -701,9 +778,9 @@ export class Packer {
       type = e.toString('latin1', t0, t1);
     }
     const head = paeTypeHeader(type);
-    const lenText = `${len} `;
+    const lenDigits = len < 10 ? 1 : Math.floor(Math.log10(len)) + 1;
     const m0 = this.arenaLen;
-    const bodyAt = m0 + head.length + lenText.length;
+    const bodyAt = m0 + head.length + lenDigits + 1;
     const m1 = bodyAt + len;
     if (this.arena.length < m1) {
       const a = Buffer.alloc(Math.max(m1, this.arena.length * 2));
@@ -712,31 +789,36 @@ export class Packer {
     }
     const arena = this.arena;
     arena.set(head, m0);
-    arena.write(lenText, m0 + head.length, 'latin1');
-    const payloadB64 = e.toString('latin1', p0, p1);
-    if (arena.write(payloadB64, bodyAt, len, 'base64') !== len) return false;
-    if (arena.toString('base64', bodyAt, m1) !== payloadB64) return false;
+    // PAE's decimal payload length and a space, then the payload decoded in place.
+    for (let k = 0, v = len; k < lenDigits; k++, v = Math.floor(v / 10)) {
+      arena[bodyAt - 2 - k] = 0x30 + (v % 10);
+    }
+    arena[bodyAt - 1] = 0x20;
+    if (decodeBase64Into(e, p0, p1, arena, bodyAt) !== len) return false;
     this.arenaLen = m1;
     // Signature checks for the ring's keys (decodeRun's loop over checkSignature).
     const nSig = sigs.length / 4;
-    let oneSig: Uint8Array | undefined;
+    const keyids = this.sigKeyids;
+    keyids.length = 0;
+    let oneSig = -1;
     for (let j = 0; j < nSig; j++) {
-      const keyid = e.toString('latin1', sigs[4 * j]!, sigs[4 * j + 1]!);
-      if (nSig === 1) oneSig = sigOf(e, sigs[2]!, sigs[3]!);
-      const keys = this.ring.get(keyid);
+      const kix = this.internAt(e, sigs[4 * j]!, sigs[4 * j + 1]!);
+      keyids.push(kix);
+      if (nSig === 1) oneSig = this.sigAt(e, sigs[2]!, sigs[3]!);
+      const keys = this.ring.get(this.strings[kix]!);
       if (keys === undefined) continue;
       for (const k of keys) {
         if (k.type !== 0x01) continue;
         // checkSignature takes the first signature naming the keyid
         let first = j;
         for (let x = 0; x < j; x++) {
-          if (e.toString('latin1', sigs[4 * x]!, sigs[4 * x + 1]!) === keyid) {
+          if (keyids[x] === kix) {
             first = x;
             break;
           }
         }
-        const bytes = nSig === 1 ? oneSig : sigOf(e, sigs[4 * first + 2]!, sigs[4 * first + 3]!);
-        this.check(k.vkey, k.publicKey, bytes, m0, m1);
+        const at = nSig === 1 ? oneSig : this.sigAt(e, sigs[4 * first + 2]!, sigs[4 * first + 3]!);
+        this.check(k, at, m0, m1);
       }
     }
     const body = arena.subarray(bodyAt, m1);
@@ -747,14 +829,14 @@ export class Packer {
       return false;
     }
     // Packed kinds: one signature, a valid keyid, a canonical 64-byte signature.
-    if (nSig !== 1 || oneSig === undefined || oneSig.length !== 64) return false;
-    const keyid = e.toString('latin1', sigs[0]!, sigs[1]!);
-    if (!this.passes(this.keyidRe, this.okKeyids, keyid)) return false;
+    if (nSig !== 1 || oneSig < 0) return false;
+    const keyid = keyids[0]!;
+    if (!this.passes(this.keyidRe, OK_KEYID, BAD_KEYID, keyid)) return false;
     if (!(kind === KIND_USAGE ? this.usage(i, body) : this.meter(i, body))) return false;
     this.kind[i] = kind;
-    this.keyid[i] = this.intern(keyid);
-    this.sig.set(oneSig, 64 * i);
-    this.hashes.set(sha256(body), 64 * i);
+    this.keyid[i] = keyid;
+    this.sig.set(this.sigArena.subarray(oneSig, oneSig + 64), 64 * i);
+    sha256Into(body, this.hashes, 64 * i);
     this.pay = grow(this.pay, this.payLen + len, this.payLen);
     this.pay.set(body, this.payLen);
     this.payLen += len;
@@ -798,18 +880,21 @@ export class Packer {
     return String(v) === s ? v : Number.NaN;
   }
 
-  /** A plain string at `at` (`plainString`), its closing quote in `this.end`; undefined if none. */
-  private stringAt(b: Buffer, at: number): string | undefined {
+  /**
+   * The string-table index of a plain string at `at` (`plainString`), its closing quote in
+   * `this.end`; -1 if there is none.
+   */
+  private stringAt(b: Buffer, at: number): number {
     const q = plainString(b, at, b.length);
-    if (q < 0) return undefined;
+    if (q < 0) return -1;
     this.end = q;
-    return b.toString('latin1', at, q);
+    return this.internAt(b, at, q);
   }
 
-  /** An identifier (ID_PATTERN) at `at`. */
-  private idAt(b: Buffer, at: number): string | undefined {
+  /** The index of an identifier (ID_PATTERN) at `at`; -1 if there is none. */
+  private idAt(b: Buffer, at: number): number {
     const s = this.stringAt(b, at);
-    return s !== undefined && this.passes(this.idRe, this.okIds, s) ? s : undefined;
+    return s >= 0 && this.passes(this.idRe, OK_ID, BAD_ID, s) ? s : -1;
   }
 
   /** The payload of a usage report, checked as `validUsage` checks it, into the columns. */
@@ -818,7 +903,7 @@ export class Packer {
     let at = U.bodyHash.length + 64;
     if (!has(b, at, U.cluster)) return false;
     const cluster = this.idAt(b, at + U.cluster.length);
-    if (cluster === undefined) return false;
+    if (cluster < 0) return false;
     at = this.end;
     if (!has(b, at, U.end)) return false;
     const t1 = timeAt(b, at + U.end.length);
@@ -829,7 +914,7 @@ export class Packer {
     at = this.end;
     if (!has(b, at, U.facility)) return false;
     const facility = this.idAt(b, at + U.facility.length);
-    if (facility === undefined) return false;
+    if (facility < 0) return false;
     at = this.end;
     if (!has(b, at, U.flop)) return false;
     const flop = this.numberAt(b, at + U.flop.length);
@@ -845,11 +930,11 @@ export class Packer {
     at = this.end;
     if (!has(b, at, U.lab)) return false;
     const lab = this.stringAt(b, at + U.lab.length);
-    if (lab === undefined || !this.passes(this.labRe, this.okLabs, lab)) return false;
+    if (lab < 0 || !this.passes(this.labRe, OK_LAB, BAD_LAB, lab)) return false;
     at = this.end;
     if (!has(b, at, U.node)) return false;
     const node = this.idAt(b, at + U.node.length);
-    if (node === undefined) return false;
+    if (node < 0) return false;
     at = this.end;
     if (!has(b, at, U.prev) || !isHexHash(b, at + U.prev.length)) return false;
     const prevAt = at + U.prev.length;
@@ -873,7 +958,7 @@ export class Packer {
     at = this.end;
     if (!has(b, at, U.workload)) return false;
     const workload = this.stringAt(b, at + U.workload.length);
-    if (workload === undefined || !this.workloads.has(workload)) return false;
+    if (workload < 0 || !this.isWorkload(workload)) return false;
     at = this.end;
     if (!has(b, at, U.close) || at + U.close.length !== b.length) return false;
     // Times valid, end after start, gpuSeconds within gpus × duration.
@@ -885,12 +970,12 @@ export class Packer {
     this.num[ns + 3] = energy;
     this.num[ns + 4] = flop;
     const ss = STR_WIDTH * i;
-    this.str[ss] = this.intern(lab);
-    this.str[ss + 1] = this.intern(facility);
-    this.str[ss + 2] = this.intern(cluster);
-    this.str[ss + 3] = this.intern(node);
-    this.str[ss + 4] = this.intern(`${facility}/${cluster}/${node}`);
-    this.str[ss + 5] = this.intern(workload);
+    this.str[ss] = lab;
+    this.str[ss + 1] = facility;
+    this.str[ss + 2] = cluster;
+    this.str[ss + 3] = node;
+    this.str[ss + 4] = this.nodePath(facility, cluster, node);
+    this.str[ss + 5] = workload;
     this.prevInto(i, b, prevAt);
     return true;
   }
@@ -910,11 +995,11 @@ export class Packer {
     at = this.end;
     if (!has(b, at, M.facility)) return false;
     const facility = this.idAt(b, at + M.facility.length);
-    if (facility === undefined) return false;
+    if (facility < 0) return false;
     at = this.end;
     if (!has(b, at, M.meter)) return false;
     const meter = this.idAt(b, at + M.meter.length);
-    if (meter === undefined) return false;
+    if (meter < 0) return false;
     at = this.end;
     if (!has(b, at, M.prev) || !isHexHash(b, at + M.prev.length)) return false;
     const prevAt = at + M.prev.length;
@@ -935,10 +1020,35 @@ export class Packer {
     this.num[ns + 3] = energy;
     this.num[ns + 4] = counter;
     const ss = STR_WIDTH * i;
-    this.str[ss] = this.intern(facility);
-    this.str[ss + 1] = this.intern(meter);
+    this.str[ss] = facility;
+    this.str[ss + 1] = meter;
     this.prevInto(i, b, prevAt);
     return true;
+  }
+
+  /** Is string-table entry `ix` one of the schema's workloads? */
+  private isWorkload(ix: number): boolean {
+    if (ix >= this.checked.length) this.checked = grow(this.checked, ix + 1, this.checked.length);
+    const c = this.checked[ix]!;
+    if (c & (OK_WORKLOAD | BAD_WORKLOAD)) return (c & OK_WORKLOAD) !== 0;
+    const ok = this.workloads.has(this.strings[ix]!);
+    this.checked[ix] = c | (ok ? OK_WORKLOAD : BAD_WORKLOAD);
+    return ok;
+  }
+
+  /** The index of `facility/cluster/node`, found by the indexes of its parts. */
+  private nodePath(facility: number, cluster: number, node: number): number {
+    const st = this.strings;
+    // One number for the three indexes while each is below 2^17 (a table restarts at 200,000).
+    if ((facility | cluster | node) >= 131_072)
+      return this.intern(`${st[facility]}/${st[cluster]}/${st[node]}`);
+    const key = (facility * 131_072 + cluster) * 131_072 + node;
+    let ix = this.nodePaths.get(key);
+    if (ix === undefined) {
+      ix = this.intern(`${st[facility]}/${st[cluster]}/${st[node]}`);
+      this.nodePaths.set(key, ix);
+    }
+    return ix;
   }
 
   /** The 32 bytes of the hex `prev` at `at`, into hashes[64i + 32…). */
@@ -948,10 +1058,4 @@ export class Packer {
       this.hashes[o + k] = (HEX[b[at + 2 * k]!]! << 4) | HEX[b[at + 2 * k + 1]!]!;
     }
   }
-}
-
-/** The bytes of a signature text that is canonical base64 (else undefined). */
-function sigOf(e: Buffer, s0: number, s1: number): Uint8Array | undefined {
-  if (s1 - s0 > 1368) return undefined;
-  return tryFromBase64(e.toString('latin1', s0, s1));
 }

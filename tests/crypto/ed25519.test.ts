@@ -11,6 +11,7 @@ import { VPauseError } from '../../src/core/errors.js';
 import {
   assertAcceptablePublicKey,
   ed25519Signer,
+  ed25519Verifier,
   publicKeyFromSeed,
   signEd25519,
   verifyEd25519,
@@ -85,6 +86,13 @@ describe('the Ed25519 verification rule', () => {
     });
 
     it.each(wycheproofCases)(
+      'ed25519Verifier gives the same answer on tcId $tcId ($result)',
+      (t) => {
+        expect(ed25519Verifier(hex(t.pk))(hex(t.msg), hex(t.sig))).toBe(t.result === 'valid');
+      },
+    );
+
+    it.each(wycheproofCases)(
       'verifyEd25519Portable gives the same answer on tcId $tcId ($result)',
       (t) => {
         expect(verifyEd25519Portable(hex(t.pk), hex(t.msg), hex(t.sig))).toBe(t.result === 'valid');
@@ -103,6 +111,7 @@ describe('the Ed25519 verification rule', () => {
         const args = [hex(c.pub_key), hex(c.message), hex(c.signature)] as const;
         expect(verifyEd25519(...args)).toBe(go);
         expect(verifyEd25519Portable(...args)).toBe(go);
+        expect(ed25519Verifier(args[0])(args[1], args[2])).toBe(go);
       },
     );
   });
@@ -114,7 +123,8 @@ describe('the Ed25519 verification rule', () => {
     const sig = signEd25519(seed, msg);
 
     it('returns false instead of throwing', () => {
-      for (const f of [verifyEd25519, verifyEd25519Portable]) {
+      const fixed = (p: Uint8Array, m: Uint8Array, s: Uint8Array) => ed25519Verifier(p)(m, s);
+      for (const f of [verifyEd25519, verifyEd25519Portable, fixed]) {
         expect(f(pub, msg, sig)).toBe(true);
         expect(f(pub, msg, sig.subarray(0, 63))).toBe(false);
         expect(f(pub, msg, new Uint8Array([...sig, 0]))).toBe(false);

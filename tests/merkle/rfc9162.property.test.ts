@@ -12,7 +12,9 @@ import {
   consistencyProofNodes,
   emptyRoot,
   hashChildren,
+  hashChildrenInto,
   hashLeaf,
+  hashLeafInto,
   inclusionProof,
   inclusionProofNodes,
   type ProofElement,
@@ -362,5 +364,38 @@ describe('when an argument is malformed', () => {
     ['rangeNodes on an unaligned range', () => rangeNodes(2, 5)],
   ])('generation refuses %s with MERKLE_RANGE', (_, f) => {
     expect(codeOf(f)).toBe('MERKLE_RANGE');
+  });
+});
+
+describe('the hashing helpers that write into packed columns', () => {
+  it('hashLeafInto writes hashLeaf at the offset and nothing else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(64), (data, at) => {
+        const out = new Uint8Array(at + 40).fill(7);
+        hashLeafInto(data, out, at);
+        expect(out.subarray(at, at + 32)).toEqual(hashLeaf(data));
+        expect(out.subarray(0, at)).toEqual(new Uint8Array(at).fill(7));
+        expect(out.subarray(at + 32)).toEqual(new Uint8Array(8).fill(7));
+      }),
+      RUNS,
+    );
+  });
+
+  it('hashChildrenInto gives hashChildren, also folding a level in place over its children', () => {
+    const level = new Uint8Array(32 * 8);
+    for (let i = 0; i < 8; i++) level.set(LEAVES[i]!, 32 * i);
+    for (let i = 0; i < 8; i += 2) {
+      hashChildrenInto(
+        level.subarray(32 * i, 32 * i + 32),
+        level.subarray(32 * i + 32, 32 * i + 64),
+        level,
+        16 * i,
+      );
+    }
+    for (let j = 0; j < 4; j++) {
+      expect(level.subarray(32 * j, 32 * j + 32)).toEqual(
+        hashChildren(LEAVES[2 * j]!, LEAVES[2 * j + 1]!),
+      );
+    }
   });
 });
