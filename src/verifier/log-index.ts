@@ -163,16 +163,46 @@ const hexOf = (b: Uint8Array, at: number) =>
  * `toRecord` makes of the same entry (the tests hold them equal); what the evaluation reads of
  * every record (times, seq, energy, FLOP, names, hashes) comes from the columns, and the rest
  * (payload, hex hashes, signatures) is made on first use.
+ *
+ * The numbers, the keyid and the outcome of a single signature check are copied into the record
+ * when it is made, while its run's columns are in the cache: the evaluation walks records node by
+ * node, not in log order, and reading them from 800 runs' columns at that point cost it a cache
+ * miss each (measured: the authenticity pass over 200,000 reports took 3x as long).
  */
 export class PackedRecord implements StatementRecord {
   /** what was made on first use (most records never need any of it) */
   private made: Made | undefined = undefined;
+  readonly t0: number;
+  readonly t1: number;
+  readonly seq: number;
+  readonly energyJ: number;
+  /** usage: flop; meter: counterJ */
+  readonly flop: number;
+  /** The keyid of the one signature. */
+  readonly keyid: string;
+  /** the vkey of the one outcome computed ahead (undefined: none, or several) and whether valid */
+  private readonly onlyKey: string | undefined;
+  private readonly onlyValid: boolean;
+  private readonly outcomes: number;
 
   constructor(
     readonly index: number,
     private readonly run: PackedRun,
     private readonly i: number,
-  ) {}
+  ) {
+    const n = NUM_WIDTH * i;
+    const num = run.num;
+    this.t0 = num[n]!;
+    this.t1 = num[n + 1]!;
+    this.seq = num[n + 2]!;
+    this.energyJ = num[n + 3]!;
+    this.flop = num[n + 4]!;
+    this.keyid = run.strings[run.keyid[i]!]!;
+    const j = run.outAt[i]!;
+    this.outcomes = run.outAt[i + 1]! - j;
+    this.onlyKey = this.outcomes === 1 ? run.strings[run.outKey[j]!] : undefined;
+    this.onlyValid = this.outcomes === 1 && run.outValid[j] === 1;
+  }
 
   private get m(): Made {
     this.made ??= {};
@@ -230,12 +260,7 @@ export class PackedRecord implements StatementRecord {
     return m.signatures;
   }
 
-  /** The keyid of the one signature. */
-  get keyid(): string {
-    return this.run.strings[this.run.keyid[this.i]!]!;
-  }
-
-  private outcomes(valid: boolean): string[] {
+  private outcomeList(valid: boolean): string[] {
     const r = this.run;
     const out: string[] = [];
     for (let j = r.outAt[this.i]!; j < r.outAt[this.i + 1]!; j++) {
@@ -246,45 +271,28 @@ export class PackedRecord implements StatementRecord {
 
   get valid(): string[] {
     const m = this.m;
-    m.valid ??= this.outcomes(true);
+    m.valid ??= this.outcomeList(true);
     return m.valid;
   }
 
   get invalid(): string[] {
     const m = this.m;
-    m.invalid ??= this.outcomes(false);
+    m.invalid ??= this.outcomeList(false);
     return m.invalid;
   }
 
   /** The outcome computed ahead for `vkey`, if any (without making the lists). */
   outcome(vkey: string): SignatureOutcome | undefined {
     if (this.made?.valid !== undefined || this.made?.invalid !== undefined) return undefined;
+    if (this.outcomes === 1) {
+      if (vkey !== this.onlyKey) return undefined;
+      return this.onlyValid ? 'valid' : 'invalid';
+    }
     const r = this.run;
     for (let j = r.outAt[this.i]!; j < r.outAt[this.i + 1]!; j++) {
       if (r.strings[r.outKey[j]!] === vkey) return r.outValid[j] === 1 ? 'valid' : 'invalid';
     }
     return undefined;
-  }
-
-  get t0(): number {
-    return this.run.num[NUM_WIDTH * this.i]!;
-  }
-
-  get t1(): number {
-    return this.run.num[NUM_WIDTH * this.i + 1]!;
-  }
-
-  get seq(): number {
-    return this.run.num[NUM_WIDTH * this.i + 2]!;
-  }
-
-  get energyJ(): number {
-    return this.run.num[NUM_WIDTH * this.i + 3]!;
-  }
-
-  /** usage: flop; meter: counterJ */
-  get flop(): number {
-    return this.run.num[NUM_WIDTH * this.i + 4]!;
   }
 
   /** usage: lab, facility, cluster, node, facility/cluster/node, workload; meter: facility, meter */
