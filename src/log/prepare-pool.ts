@@ -15,9 +15,10 @@
  * A worker that dies fails the bodies it held with UNAVAILABLE (503, retry) and is replaced.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { PayloadType } from '../../protocol/src/index.js';
 import { VPauseError } from '../core/errors.js';
+import { startWorker, workerEntry } from '../util/worker-entry.js';
 import {
   fromWireError,
   type Prepared,
@@ -133,7 +134,12 @@ export class WorkerPreparer implements Preparer {
   }
 
   private spawn(): Slot {
-    const w = new Worker(new URL('./prepare-worker.mjs', import.meta.url), {
+    const entry = workerEntry(
+      'log-prepare',
+      new URL('./prepare-thread.ts', import.meta.url),
+      new URL('./prepare-worker.mjs', import.meta.url),
+    );
+    const w = startWorker(entry, {
       workerData: { admit: this.admit, nodes: [...this.nodes] },
     });
     let loaded!: () => void;

@@ -1,5 +1,7 @@
-// Worker-thread entry of the log's preparation pool (src/log/prepare-pool.ts). The sources are
-// TypeScript, run through tsx as the CLI runs them; the work itself is in prepare-thread.ts.
+// Worker-thread entry of the log's preparation pool (src/log/prepare-pool.ts) through tsx, used
+// when no bundle of prepare-thread.ts can be had or VPAUSE_WORKER_TSX=1
+// (src/util/worker-entry.ts): the sources run as the CLI runs them; the work is in
+// prepare-thread.ts.
 import { register } from 'tsx/esm/api';
 
 register();

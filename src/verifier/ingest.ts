@@ -2,13 +2,13 @@
  * Turning log entries into records: leaf hash, strict decoding and the signature outcomes of
  * every key the verifier may need for them, computed ahead so that the evaluation only looks them
  * up. Signature verification is most of a verifier's work, so large runs spread it over worker
- * threads (./worker.mjs), one per core, each taking whole entry bundles as they arrive from the
- * log, transferred as raw bytes. A worker makes one pass over a bundle (./packed.ts): it hashes
- * the leaves (and, for a full aligned bundle, the subtree over them), checks the signatures, and
- * decodes usage reports and meter readings — nearly all of a log — into columns that are
- * transferred back whole; the main thread makes a light record of each (`PackedRecord`) and
- * decodes the few other entries itself with `decodeEntry`. Small runs do the same on the calling
- * thread.
+ * threads (./worker-thread.ts, started from a bundle: src/util/worker-entry.ts), one per core,
+ * each taking whole entry bundles as they arrive from the log, transferred as raw bytes. A worker
+ * makes one pass over a bundle (./packed.ts): it hashes the leaves (and, for a full aligned
+ * bundle, the subtree over them), checks the signatures, and decodes usage reports and meter
+ * readings — nearly all of a log — into columns that are transferred back whole; the main thread
+ * makes a light record of each (`PackedRecord`) and decodes the few other entries itself with
+ * `decodeEntry`. Small runs do the same on the calling thread.
  *
  * Which keys are "needed" is decided without trusting the entries: the policy's lab root and
  * meter keys, plus the node key of every registration seen so far (authentic or not: computing
@@ -18,7 +18,7 @@
  * `decodeRun` is the reference the packed path is held to (tests/verifier-checks).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   ID_PATTERN,
   KEYID_PATTERN,
@@ -29,6 +29,7 @@ import {
 } from '../../protocol/src/schemas.js';
 import { MAX_ENTRY_BYTES } from '../../protocol/src/statements.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
+import { startWorker, workerEntry } from '../util/worker-entry.js';
 import { checkSignature, decodeEntry } from './decode.js';
 import {
   PackedRecord,
@@ -245,9 +246,14 @@ export class WorkerIngestor implements Ingestor {
   private failed: unknown;
 
   constructor(vkeys: readonly string[], threads = availableParallelism()) {
+    const entry = workerEntry(
+      'verifier-ingest',
+      new URL('./worker-thread.ts', import.meta.url),
+      new URL('./worker.mjs', import.meta.url),
+    );
     for (let i = 0; i < Math.max(1, threads); i++) {
       // A larger young generation: a run's strings and buffers are short-lived in the worker.
-      const w = new Worker(new URL('./worker.mjs', import.meta.url), {
+      const w = startWorker(entry, {
         workerData: { vkeys, rules: packRules() },
         resourceLimits: { maxYoungGenerationSizeMb: 64 },
       });
