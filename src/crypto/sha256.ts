@@ -23,32 +23,47 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
 
 const scratch = new Uint8Array(65);
 
-/** SHA-256(prefix || a || b) for one prefix byte and two 32-byte hashes (Merkle nodes). */
-export function sha256Pair(prefix: number, a: Uint8Array, b: Uint8Array): Uint8Array {
+/** A one-shot digest as a plain Uint8Array (the Buffer's bytes, without copying them). */
+function plain(d: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(d) ? view(d) : d;
+}
+
+/** SHA-256(prefix || a || b): node:crypto's Buffer when it can, else a fresh array. */
+function pairDigest(prefix: number, a: Uint8Array, b: Uint8Array): Uint8Array {
   if (oneShot === undefined || a.length !== 32 || b.length !== 32) {
     return sha256(Uint8Array.of(prefix), a, b);
   }
   scratch[0] = prefix;
   scratch.set(a, 1);
   scratch.set(b, 33);
-  return view(oneShot('sha256', scratch, 'buffer'));
+  return oneShot('sha256', scratch, 'buffer');
 }
 
 /** Scratch for prefixed one-shot hashes; grows to the largest input seen (entries ≤ 64 KiB). */
 let prefixed = new Uint8Array(1024);
 
 /**
- * SHA-256(prefix || data) for one prefix byte (Merkle leaves): one native call through a scratch
- * copy, instead of a createHash object per leaf.
+ * SHA-256(prefix || data) through a scratch copy: one native call instead of a createHash object
+ * per leaf.
  */
-export function sha256Prefixed(prefix: number, data: Uint8Array): Uint8Array {
+function prefixedDigest(prefix: number, data: Uint8Array): Uint8Array {
   if (oneShot === undefined || data.length >= 1 << 20) {
     return sha256(Uint8Array.of(prefix), data);
   }
   if (prefixed.length < data.length + 1) prefixed = new Uint8Array(data.length + 1);
   prefixed[0] = prefix;
   prefixed.set(data, 1);
-  return view(oneShot('sha256', prefixed.subarray(0, data.length + 1), 'buffer'));
+  return oneShot('sha256', prefixed.subarray(0, data.length + 1), 'buffer');
+}
+
+/** SHA-256(prefix || a || b) for one prefix byte and two 32-byte hashes (Merkle nodes). */
+export function sha256Pair(prefix: number, a: Uint8Array, b: Uint8Array): Uint8Array {
+  return plain(pairDigest(prefix, a, b));
+}
+
+/** SHA-256(prefix || data) for one prefix byte (Merkle leaves). */
+export function sha256Prefixed(prefix: number, data: Uint8Array): Uint8Array {
+  return plain(prefixedDigest(prefix, data));
 }
 
 /**
@@ -56,11 +71,7 @@ export function sha256Prefixed(prefix: number, data: Uint8Array): Uint8Array {
  * native call and no view object per hash.
  */
 export function sha256Into(data: Uint8Array, out: Uint8Array, at: number): void {
-  if (oneShot === undefined) {
-    out.set(sha256(data), at);
-    return;
-  }
-  out.set(oneShot('sha256', data, 'buffer'), at);
+  out.set(oneShot === undefined ? sha256(data) : oneShot('sha256', data, 'buffer'), at);
 }
 
 /** `sha256Prefixed(prefix, data)` written at out[at…at+32). */
@@ -70,14 +81,7 @@ export function sha256PrefixedInto(
   out: Uint8Array,
   at: number,
 ): void {
-  if (oneShot === undefined || data.length >= 1 << 20) {
-    out.set(sha256Prefixed(prefix, data), at);
-    return;
-  }
-  if (prefixed.length < data.length + 1) prefixed = new Uint8Array(data.length + 1);
-  prefixed[0] = prefix;
-  prefixed.set(data, 1);
-  out.set(oneShot('sha256', prefixed.subarray(0, data.length + 1), 'buffer'), at);
+  out.set(prefixedDigest(prefix, data), at);
 }
 
 /**
@@ -91,12 +95,5 @@ export function sha256PairInto(
   out: Uint8Array,
   at: number,
 ): void {
-  if (oneShot === undefined || a.length !== 32 || b.length !== 32) {
-    out.set(sha256Pair(prefix, a, b), at);
-    return;
-  }
-  scratch[0] = prefix;
-  scratch.set(a, 1);
-  scratch.set(b, 33);
-  out.set(oneShot('sha256', scratch, 'buffer'), at);
+  out.set(pairDigest(prefix, a, b), at);
 }

@@ -28,6 +28,7 @@ import {
   WORKLOADS,
 } from '../../protocol/src/schemas.js';
 import { MAX_ENTRY_BYTES } from '../../protocol/src/statements.js';
+import { hashLeafInto } from '../merkle/rfc9162.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
 import { startWorker, workerEntry } from '../util/worker-entry.js';
 import { checkSignature, decodeEntry } from './decode.js';
@@ -42,7 +43,6 @@ import {
   type IngestInput,
   type KeyRing,
   KIND_RAW,
-  leafHashInto,
   type PackedRun,
   Packer,
   type PackRules,
@@ -142,7 +142,7 @@ export function decodeRun(ring: KeyRing, input: IngestInput): IngestedBatch {
   const newKeys: string[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
-    leafHashInto(entry, leaf, i * 32);
+    hashLeafInto(entry, leaf, i * 32);
     const index = start + i;
     const leafHash = leafBuf.toString('hex', i * 32, i * 32 + 32);
     let d: ReturnType<typeof decodeEntry>;

@@ -265,11 +265,6 @@ export function checkSignature(
 /** The keys to compute outcomes for ahead, by keyid. */
 export { KeysById as KeyRing };
 
-/** The RFC 9162 leaf hash of `entry`, written at `out[at…at+32)`. */
-export function leafHashInto(entry: Uint8Array, out: Uint8Array, at: number): void {
-  hashLeafInto(entry, out, at);
-}
-
 /**
  * The RFC 9162 root over 2^k packed leaf hashes (`leaf` holds 32·2^k bytes): the root of a
  * full aligned tile, without an array of hashes per level.
@@ -451,6 +446,7 @@ export class Packer {
   private readonly labRe: RegExp;
   private readonly keyidRe: RegExp;
   private readonly workloads: ReadonlySet<string>;
+  private readonly workloadRule = { test: (s: string) => this.workloads.has(s) };
   private readonly usageType: Uint8Array;
   private readonly meterType: Uint8Array;
   private readonly registrationType: Uint8Array;
@@ -546,7 +542,7 @@ export class Packer {
     let anyRaw = false;
     for (let i = 0; i < n; i++) {
       const e = entries[i] as Buffer;
-      leafHashInto(e, leaf, i * 32);
+      hashLeafInto(e, leaf, i * 32);
       this.outAt[i] = this.outLen;
       this.payAt[i] = this.payLen;
       if (this.entry(i, e, newKeys)) continue;
@@ -679,13 +675,16 @@ export class Packer {
     return i;
   }
 
-  /** Does string-table entry `ix` pass `re`? Each answer is computed once (bits `ok`, `bad`). */
-  private passes(re: RegExp, ok: number, bad: number, ix: number): boolean {
+  /**
+   * Does string-table entry `ix` pass `rule` (a pattern, or the workload set)? Each answer is
+   * computed once (bits `ok`, `bad`).
+   */
+  private passes(rule: { test(s: string): boolean }, ok: number, bad: number, ix: number): boolean {
     if (ix >= this.checked.length) this.checked = grow(this.checked, ix + 1, this.checked.length);
     const c = this.checked[ix]!;
     if (c & ok) return true;
     if (c & bad) return false;
-    const pass = re.test(this.strings[ix]!);
+    const pass = rule.test(this.strings[ix]!);
     this.checked[ix] = c | (pass ? ok : bad);
     return pass;
   }
@@ -958,7 +957,9 @@ export class Packer {
     at = this.end;
     if (!has(b, at, U.workload)) return false;
     const workload = this.stringAt(b, at + U.workload.length);
-    if (workload < 0 || !this.isWorkload(workload)) return false;
+    if (workload < 0 || !this.passes(this.workloadRule, OK_WORKLOAD, BAD_WORKLOAD, workload)) {
+      return false;
+    }
     at = this.end;
     if (!has(b, at, U.close) || at + U.close.length !== b.length) return false;
     // Times valid, end after start, gpuSeconds within gpus × duration.
@@ -1024,16 +1025,6 @@ export class Packer {
     this.str[ss + 1] = meter;
     this.prevInto(i, b, prevAt);
     return true;
-  }
-
-  /** Is string-table entry `ix` one of the schema's workloads? */
-  private isWorkload(ix: number): boolean {
-    if (ix >= this.checked.length) this.checked = grow(this.checked, ix + 1, this.checked.length);
-    const c = this.checked[ix]!;
-    if (c & (OK_WORKLOAD | BAD_WORKLOAD)) return (c & OK_WORKLOAD) !== 0;
-    const ok = this.workloads.has(this.strings[ix]!);
-    this.checked[ix] = c | (ok ? OK_WORKLOAD : BAD_WORKLOAD);
-    return ok;
   }
 
   /** The index of `facility/cluster/node`, found by the indexes of its parts. */

@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { VPauseError } from '../../src/core/errors.js';
 import {
   assertAcceptablePublicKey,
   ed25519Signer,
@@ -17,6 +16,7 @@ import {
   verifyEd25519,
   verifyEd25519Portable,
 } from '../../src/crypto/ed25519.js';
+import { codeOf } from '../helpers/errors.js';
 
 const vectors = (p: string) => new URL(`../../../shared/vectors/${p}`, import.meta.url);
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -170,16 +170,6 @@ describe('the Ed25519 verification rule', () => {
     });
   });
 });
-
-function codeOf(f: () => void): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof VPauseError) return e.code;
-    throw e;
-  }
-}
 
 describe('public key acceptance', () => {
   describe('when the key is the speccheck small-order point (cases 0-1)', () => {

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isVPauseError } from '../../src/core/errors.js';
 import type { LogStorage } from '../../src/log/storage/index.js';
-import { SQLITE_SQL, SqliteStorage } from '../../src/log/storage/sqlite.js';
+import { SQLITE_SQL, SqliteStorage, splitConcatenated } from '../../src/log/storage/sqlite.js';
 import { item, runStorageConformance } from './storage-conformance.js';
 
 function tempDir(): string {
@@ -180,5 +180,24 @@ describe('sqlite storage', () => {
         );
     }
     raw.close();
+  });
+});
+
+describe('splitConcatenated (the reading of one readEntries row)', () => {
+  const data = Buffer.from('aaabcccc');
+
+  it('splits by the lengths when the indexes run on by one from the first', () => {
+    const parts = splitConcatenated(data, '7:3,8:1,9:4', 7).map((p) => Buffer.from(p).toString());
+    expect(parts).toEqual(['aaa', 'b', 'cccc']);
+  });
+
+  it('refuses entries out of index order, a gap, or another first index', () => {
+    expect(() => splitConcatenated(data, '8:1,7:3,9:4', 7)).toThrow(/out of index order/);
+    expect(() => splitConcatenated(data, '7:3,9:1,10:4', 7)).toThrow(/out of index order/);
+    expect(() => splitConcatenated(data, '7:3,8:1,9:4', 6)).toThrow(/out of index order/);
+  });
+
+  it('refuses lengths that do not add up to the data', () => {
+    expect(() => splitConcatenated(data, '7:3,8:1,9:3', 7)).toThrow(/do not add up/);
   });
 });

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../src/core/bytes.js';
-import { VPauseError } from '../../src/core/errors.js';
 import { sha256 } from '../../src/crypto/sha256.js';
 import {
   formatPrivateKey,
@@ -17,6 +16,7 @@ import {
   parseVerifierKey,
   verifierKeyOf,
 } from '../../src/note/keys.js';
+import { codeOf } from '../helpers/errors.js';
 
 const vectors = (p: string) => new URL(`../../../shared/vectors/${p}`, import.meta.url);
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -37,16 +37,6 @@ const goNote = JSON.parse(
 };
 const peter = goNote.keys.find((k) => k.name === 'PeterNeumann')!;
 const enoch = goNote.keys.find((k) => k.name === 'EnochRoot')!;
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof VPauseError) return e.code;
-    throw e;
-  }
-}
 
 /** A vkey with a correct key ID around arbitrary key material (to reach the point checks). */
 function vkeyWithMaterial(name: string, type: number, material: Uint8Array): string {

@@ -9,7 +9,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../src/core/bytes.js';
-import { VPauseError } from '../../src/core/errors.js';
 import {
   generateKey,
   KEY_TYPE_COSIGNATURE,
@@ -24,6 +23,7 @@ import {
   parseNote,
   signNote,
 } from '../../src/note/note.js';
+import { codeOf } from '../helpers/errors.js';
 
 const vectors = (p: string) => new URL(`../../../shared/vectors/${p}`, import.meta.url);
 const readText = (p: string) => readFileSync(vectors(p), 'utf8');
@@ -54,15 +54,6 @@ const ENOCH_LINE = goNote.signatures[1]!.line;
 const PETER_NOTE = readText('golang-x-mod-sumdb/peterneumann.note');
 const BOTH_NOTE = readText('golang-x-mod-sumdb/peterneumann-enochroot.note');
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof VPauseError) return e.code;
-    throw e;
-  }
-}
 const names = (ks: readonly VerifierKey[]) => ks.map((k) => k.name);
 
 describe('signNote', () => {

@@ -77,9 +77,8 @@ function writeDep(path: string, value: number, age: number | undefined): void {
   if (age !== undefined) utimesSync(path, age, age);
 }
 
-/** What a worker started on `url` first says. */
-function answer(url: URL, execArgv?: string[]): Promise<{ value: number; argv: string[] }> {
-  const w = new Worker(url, { execArgv });
+/** What worker `w` first says; it is then terminated. */
+function firstAnswer(w: Worker): Promise<{ value: number; argv: string[] }> {
   return new Promise((resolve, reject) => {
     w.once('message', (m) => {
       resolve(m);
@@ -88,6 +87,11 @@ function answer(url: URL, execArgv?: string[]): Promise<{ value: number; argv: s
     w.once('error', reject);
     w.once('exit', (code) => reject(new Error(`the worker exited (${code}) without answering`)));
   });
+}
+
+/** What a worker started on `url` first says. */
+function answer(url: URL, execArgv?: string[]): Promise<{ value: number; argv: string[] }> {
+  return firstAnswer(new Worker(url, { execArgv }));
 }
 
 /** Sets a file's mtime to one no write gives it, so that `rewritten` tells whether it was. */
@@ -368,24 +372,14 @@ describe('startWorker', () => {
     expect(() => new Worker(bad.url, { execArgv: bad.execArgv })).toThrow(
       expect.objectContaining({ code: 'ERR_WORKER_INVALID_EXEC_ARGV' }),
     );
-    const w = startWorker(bad, {});
-    const m = await new Promise<{ value: number }>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-    });
-    await w.terminate();
+    const m = await firstAnswer(startWorker(bad, {}));
     expect(m.value).toBe(5);
   });
 
   it('passes an accepted execArgv on', async () => {
     const p = project(6);
     const e = workerEntry('t', p.url, TSX, { cacheDirs: [p.cache] });
-    const w = startWorker({ ...e, execArgv: ['--enable-source-maps'] }, {});
-    const m = await new Promise<{ value: number; argv: string[] }>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-    });
-    await w.terminate();
+    const m = await firstAnswer(startWorker({ ...e, execArgv: ['--enable-source-maps'] }, {}));
     expect(m).toEqual({ value: 6, argv: ['--enable-source-maps'] });
   });
 });

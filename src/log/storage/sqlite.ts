@@ -188,7 +188,7 @@ const READ_CHUNK = 1024;
  * of one fresh copy (the caller owns it; SQLite's buffer is not shared).
  * @throws {Error} unless the indexes run on by one from `first` and the lengths add up
  */
-function splitConcatenated(data: Buffer, parts: string, first: number): Uint8Array[] {
+export function splitConcatenated(data: Buffer, parts: string, first: number): Uint8Array[] {
   const copy = new Uint8Array(data);
   const out: Uint8Array[] = [];
   let o = 0;
