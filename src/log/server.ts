@@ -3,6 +3,7 @@
  * something disposable (no process.exit, no signal handling: the CLI wires those).
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { parsePrivateKey, type SignerKey, verifierKeyOf } from '../note/keys.js';
@@ -12,6 +13,7 @@ import { type AdmitIndex, indexAdmitList } from './admission.js';
 import { createLogApp } from './app.js';
 import { createLogMetrics } from './metrics.js';
 import { defaultThreads } from './prepare-pool.js';
+import { ProofIndex } from './proof-index.js';
 import { LogService, type LogServiceConfig } from './service.js';
 import { openStorage } from './storage/index.js';
 import type { LogStorage } from './storage/types.js';
@@ -103,9 +105,16 @@ export async function startLog(cfg: LogServerConfig): Promise<RunningLog> {
     }
   }
   // ---------------------------------------------------------------------------------------------
+  // The proof index lives beside the SQLite database, whose lock on the data directory makes
+  // this process its only writer (./proof-index.ts). PostgreSQL proofs read the database.
+  const proofIndex =
+    cfg.storage === undefined && cfg.db === undefined && cfg.data !== undefined
+      ? ProofIndex.open(join(cfg.data, 'proof-index.bin'))
+      : undefined;
   const service = new LogService({
     threads: cfg.threads ?? defaultThreads(),
     ...cfg.service,
+    ...(proofIndex !== undefined ? { proofIndex } : {}),
     ...(witnessing !== undefined ? { publish: witnessing.publish } : {}),
     storage,
     signer,
@@ -117,6 +126,7 @@ export async function startLog(cfg: LogServerConfig): Promise<RunningLog> {
   try {
     await service.start();
   } catch (e) {
+    proofIndex?.close();
     await witnessing?.close();
     await storage.close();
     throw e;

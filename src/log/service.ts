@@ -37,6 +37,7 @@ import { Batcher } from './batcher.js';
 import type { LogMetrics } from './metrics.js';
 import type { Prepared } from './prepare.js';
 import { createPreparer, type Preparer } from './prepare-pool.js';
+import type { ProofIndex } from './proof-index.js';
 import type { LogStorage, NodeKeyRecord, SequenceItem, SequenceResult } from './storage/types.js';
 import { tileSummaries } from './tile-tree.js';
 import { TreeNodes } from './tree-nodes.js';
@@ -73,6 +74,12 @@ export interface LogServiceConfig {
    * previous one. Default: serve the signed checkpoint as it is.
    */
   publish?: (signedCheckpoint: string) => Promise<string | undefined>;
+  /**
+   * The proof index (./proof-index.ts) for inclusion proofs; the service fills it from stored
+   * tiles as the tree grows (also on followers) and rewrites records that fail their check.
+   * It is closed by close().
+   */
+  proofIndex?: ProofIndex;
 }
 
 export interface SubmitResult {
@@ -101,6 +108,7 @@ export class LogService {
   private readonly nodeKeys = new LRUCache<string, NodeKeyRecord>({ max: 100_000, ttl: 2_000 });
   private published: { size: number; note: Uint8Array } | undefined;
   private integratedSize = 0;
+  private indexing: Promise<void> | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -108,7 +116,10 @@ export class LogService {
 
   constructor(private readonly cfg: LogServiceConfig) {
     this.storage = cfg.storage;
-    this.nodes = new TreeNodes(cfg.storage, { fullTiles: FULL_TILE_CACHE });
+    this.nodes = new TreeNodes(cfg.storage, {
+      fullTiles: FULL_TILE_CACHE,
+      ...(cfg.proofIndex !== undefined ? { index: cfg.proofIndex } : {}),
+    });
     this.signer = cfg.signer;
     this.origin = cfg.origin ?? cfg.signer.name;
     this.admitList = cfg.admit;
@@ -137,8 +148,15 @@ export class LogService {
       await this.preparer.close();
       throw e;
     }
+    const ix = this.cfg.proofIndex;
+    if (ix !== undefined && ix.covered * TILE_WIDTH > this.integratedSize) {
+      // More records than the database has full tiles: the file is not this database's.
+      this.log.warn({ covered: ix.covered * TILE_WIDTH }, 'proof index ahead of the tree; reset');
+      ix.reset();
+    }
     if (this.cfg.sequencer !== false) this.loop = this.integrateLoop();
     else this.loop = this.followLoop();
+    this.indexTiles();
   }
 
   async close(): Promise<void> {
@@ -147,7 +165,48 @@ export class LogService {
     await this.batcher.close();
     await this.preparer.close();
     await this.loop;
+    await this.indexing;
+    this.cfg.proofIndex?.close();
     if (this.cfg.sequencer !== false) await this.storage.releaseLease(this.owner).catch(() => {});
+  }
+
+  /** Leaves covered by the proof index (/healthz; the bench waits for it). */
+  get proofIndexSize(): number {
+    return (this.cfg.proofIndex?.covered ?? 0) * TILE_WIDTH;
+  }
+
+  /**
+   * Brings the proof index up to the integrated tree in the background: one catch-up at a time,
+   * started at start-up and whenever the tree grows. Damaged records are rewritten first.
+   */
+  private indexTiles(): void {
+    const ix = this.cfg.proofIndex;
+    if (ix === undefined || this.indexing !== undefined || this.stopped) return;
+    this.indexing = this.catchUpIndex(ix)
+      .catch((e: unknown) => this.log.warn({ err: e }, 'filling the proof index failed'))
+      .finally(() => {
+        this.indexing = undefined;
+      });
+  }
+
+  private async catchUpIndex(ix: ProofIndex): Promise<void> {
+    // 16 tiles (4,096 leaves, ~5 ms of hashing) between two turns of the event loop.
+    const CHUNK = 16;
+    while (!this.stopped) {
+      const todo = ix.takeDamaged(CHUNK);
+      const full = Math.floor(this.integratedSize / TILE_WIDTH);
+      for (let t = ix.covered; todo.length < CHUNK && t < full; t++) todo.push(t);
+      if (todo.length === 0) return;
+      const tiles = await this.storage.readTiles(todo.map((index) => ({ level: 0, index })));
+      for (let i = 0; i < todo.length; i++) {
+        const t = tiles[i];
+        if (t === undefined || t.length !== TILE_WIDTH * 32) {
+          throw new VPauseError('LOG_STATE_CORRUPT', `full level-0 tile ${todo[i]} is not stored`);
+        }
+        ix.write(todo[i]!, t);
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Replaces the admission list (ADMIT.txt reloaded on SIGHUP). */
@@ -392,6 +451,7 @@ export class LogService {
     }
     this.integratedSize = r.size;
     this.metrics.treeSize.set(r.size);
+    this.indexTiles();
     this.metrics.integrationSeconds.observe((performance.now() - t0) / 1000);
     await this.publishCheckpoint(cp, r.size);
     return true;
@@ -435,6 +495,7 @@ export class LogService {
     const st = await this.storage.treeState();
     this.integratedSize = st.size;
     this.metrics.treeSize.set(st.size);
+    this.indexTiles();
     if (st.checkpoint !== undefined && (this.published?.size ?? -1) < st.size) {
       if (this.cfg.publish === undefined) {
         this.published = { size: st.size, note: st.checkpoint };

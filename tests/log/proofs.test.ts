@@ -1,7 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../src/core/bytes.js';
 import { indexAdmitList } from '../../src/log/admission.js';
+import { createLogApp } from '../../src/log/app.js';
 import { createLogMetrics } from '../../src/log/metrics.js';
+import { ProofIndex } from '../../src/log/proof-index.js';
 import { LogService } from '../../src/log/service.js';
 import { MemoryStorage } from '../../src/log/storage/memory.js';
 import { SUMMARY_LEVEL, summaryNode, TileTree, tileSummaries } from '../../src/log/tile-tree.js';
@@ -32,8 +37,12 @@ async function grownStorage() {
   return { storage, leaves };
 }
 
-function service(storage: MemoryStorage) {
+const tmp = mkdtempSync(join(tmpdir(), 'vpause-proofs-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function service(storage: MemoryStorage, proofIndex?: ProofIndex) {
   return new LogService({
+    ...(proofIndex !== undefined ? { proofIndex } : {}),
     storage,
     signer: testKey('proofs.example/log').signer,
     admit: indexAdmitList({ labs: [], meters: [] }),
@@ -87,6 +96,69 @@ describe('the log serves proofs from stored tiles and tile summaries', () => {
         m === SIZE ? [] : consistencyProof(m, SIZE, leaves).map(toHex),
       );
     }
+    await svc.close();
+  });
+
+  it('fills the proof index from stored tiles and serves the same proofs through it', async () => {
+    const { storage, leaves } = await grownStorage();
+    const path = join(tmp, 'fill.bin');
+    const svc = service(storage, ProofIndex.open(path));
+    await svc.start();
+    await expect.poll(() => svc.proofIndexSize).toBe(5 * 256);
+    for (let i = 0; i < SIZE; i++) {
+      expect((await svc.inclusionProof(i, SIZE)).map(toHex)).toEqual(
+        inclusionProof(i, SIZE, leaves).map(toHex),
+      );
+    }
+    await svc.close();
+    // A reopened index that is ahead of the database (not this database's) is reset at start.
+    const ahead = ProofIndex.open(path);
+    expect(ahead.covered).toBe(5);
+    const other = new LogService({
+      storage: new MemoryStorage(),
+      signer: testKey('proofs.example/log').signer,
+      admit: indexAdmitList({ labs: [], meters: [] }),
+      logger: silentLogger(),
+      metrics: createLogMetrics(undefined, false),
+      sequencer: false,
+      proofIndex: ahead,
+    });
+    await other.start();
+    expect(other.proofIndexSize).toBe(0);
+    await other.close();
+  });
+
+  it('parses the proof routes’ query strictly and answers problems for bad ones', async () => {
+    const { storage, leaves } = await grownStorage();
+    const svc = service(storage);
+    await svc.start();
+    const app = createLogApp(svc, { metrics: async () => '', metricsContentType: 'text/plain' });
+    const get = (q: string) => app.fetch(new Request(`http://log.test/v1/proof/${q}`));
+    const ok = await get(`inclusion?index=300&size=${SIZE}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('application/json');
+    expect(await ok.json()).toEqual({
+      hashes: inclusionProof(300, SIZE, leaves).map((h) => Buffer.from(h).toString('base64')),
+    });
+    const cons = await get(`consistency?old=${SIZE}&size=${SIZE}`);
+    expect(await cons.text()).toBe('{"hashes":[]}');
+    for (const q of [
+      `inclusion?size=${SIZE}`,
+      `inclusion?index=1&index=2&size=${SIZE}`,
+      `inclusion?index=01&size=${SIZE}`,
+      `inclusion?index=-1&size=${SIZE}`,
+      `inclusion?index=1e3&size=${SIZE}`,
+      `inclusion?index=%31&size=${SIZE}`,
+      `inclusion?index=&size=${SIZE}`,
+      `inclusion?index=99999999999999999&size=${SIZE}`,
+      'consistency?old=1',
+    ]) {
+      const r = await get(q);
+      expect(r.status, q).toBe(400);
+      expect(r.headers.get('content-type')).toBe('application/problem+json');
+      expect(((await r.json()) as { code: string }).code, q).toBe('BAD_REQUEST');
+    }
+    expect((await get(`inclusion?index=0&size=${SIZE + 1}`)).status).toBe(404);
     await svc.close();
   });
 

@@ -3,9 +3,13 @@
  * current and at older tree sizes, whatever its caches hold, with or without stored level-0
  * summaries, in at most one storage round trip per proof when summaries are stored.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/crypto/sha256.js';
+import { PROOF_RECORD_BYTES, ProofIndex } from '../../src/log/proof-index.js';
 import type { StoredTile, TileId } from '../../src/log/storage/types.js';
 import { tileSummaries } from '../../src/log/tile-tree.js';
 import { TreeNodes } from '../../src/log/tree-nodes.js';
@@ -50,6 +54,17 @@ class Store {
   }
 }
 
+const tmp = mkdtempSync(join(tmpdir(), 'vpause-tree-nodes-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let files = 0;
+
+/** A proof index filled from the store's full level-0 tiles, the way the log service fills it. */
+function indexOf(store: Store): ProofIndex {
+  const ix = ProofIndex.open(join(tmp, `index-${files++}.bin`));
+  for (let t = 0; (t + 1) * 256 <= store.size; t++) ix.write(t, store.rows.get(`0/${t}`)!);
+  return ix;
+}
+
 function rootOf(size: number): Promise<Uint8Array> {
   // MTH of the first `size` leaves from the complete subtrees (RFC 9162 §2.1.1 split).
   const mth = (lo: number, n: number): Uint8Array => {
@@ -62,9 +77,13 @@ function rootOf(size: number): Promise<Uint8Array> {
 }
 
 describe('TreeNodes', () => {
-  for (const summaries of [true, false]) {
+  for (const [summaries, indexed] of [
+    [true, false],
+    [false, false],
+    [true, true],
+  ] as const) {
     for (const caches of [{}, { fullTiles: 1, summaries: 1 }]) {
-      it(`builds RFC 9162 proofs at every size it grows through (summaries ${summaries}, caches ${JSON.stringify(caches)})`, async () => {
+      it(`builds RFC 9162 proofs at every size it grows through (summaries ${summaries}, proof index ${indexed}, caches ${JSON.stringify(caches)})`, async () => {
         await fc.assert(
           fc.asyncProperty(
             fc.array(fc.integer({ min: 1, max: 30_000 }), { minLength: 1, maxLength: 5 }),
@@ -80,10 +99,11 @@ describe('TreeNodes', () => {
             ),
             async (steps, picks) => {
               const store = new Store(summaries);
-              const nodes = new TreeNodes(store, caches);
+              let nodes = new TreeNodes(store, caches);
               const seen: number[] = [];
               for (const step of steps) {
                 await store.grow(Math.min(N, store.size + step));
+                if (indexed) nodes = new TreeNodes(store, { ...caches, index: indexOf(store) });
                 seen.push(store.size);
                 const size = store.size;
                 const root = await rootOf(size);
@@ -140,6 +160,51 @@ describe('TreeNodes', () => {
     await spy.inclusionProof(12_346, N);
     expect(ids[1]).toEqual([{ level: 0, index: Math.floor(12_346 / 256) }]);
     expect(store.calls - before).toBe(2);
+  });
+
+  it('serves proofs through full tiles from the proof index without reading storage', async () => {
+    const store = new Store(true);
+    await store.grow(N);
+    const ix = indexOf(store);
+    const nodes = new TreeNodes(store, { index: ix });
+    const root = await rootOf(N);
+    await nodes.inclusionProof(0, N); // reads and caches the tiles above level 0
+    await nodes.inclusionProof(N - 1, N);
+    await nodes.inclusionProof(65_536, N);
+    const before = store.calls;
+    for (let k = 0; k < 300; k++) {
+      const index = (k * 7919) % (Math.floor(N / 256) * 256);
+      const proof = await nodes.inclusionProof(index, N);
+      verifyInclusion(leaves[index]!, index, N, proof, root);
+    }
+    expect(store.calls).toBe(before);
+    ix.close();
+  });
+
+  it('falls back to storage, and queues the record, when a record is damaged or not this tree’s', async () => {
+    const store = new Store(true);
+    await store.grow(N);
+    const ix = indexOf(store);
+    const nodes = new TreeNodes(store, { index: ix });
+    const root = await rootOf(N);
+    await nodes.inclusionProof(0, N);
+    // Tile 3: a flipped byte (the CRC fails). Tile 5: an intact record of other leaf hashes.
+    const { openSync, writeSync, closeSync } = await import('node:fs');
+    const fd = openSync(ix.path, 'r+');
+    writeSync(fd, Uint8Array.of(0xff), 0, 1, 3 * PROOF_RECORD_BYTES + 100);
+    closeSync(fd);
+    const other = new Uint8Array(256 * 32).fill(7);
+    ix.write(5, other);
+    expect(ix.read(5)).toBeDefined();
+    for (const index of [3 * 256 + 17, 5 * 256 + 200]) {
+      const before = store.calls;
+      const proof = await nodes.inclusionProof(index, N);
+      expect(proof).toEqual(await buildInclusionProof(index, N, reference));
+      verifyInclusion(leaves[index]!, index, N, proof, root);
+      expect(store.calls).toBeGreaterThan(before); // built from storage
+    }
+    expect(ix.takeDamaged(10).sort()).toEqual([3, 5]);
+    ix.close();
   });
 
   it('answers NOT_FOUND when storage lacks a tile, and serves tiles through its caches', async () => {
