@@ -615,6 +615,15 @@ export class LogService {
     return this.nodes.inclusionProof(index, size);
   }
 
+  /**
+   * The inclusion proof when it needs no storage read (./tree-nodes.ts inclusionProofNow),
+   * else undefined. @throws NOT_FOUND, MERKLE_RANGE
+   */
+  inclusionProofNow(index: number, size: number): Uint8Array[] | undefined {
+    this.checkSize(size);
+    return this.nodes.inclusionProofNow(index, size);
+  }
+
   /** Consistency proof from `oldSize` to `size`. @throws NOT_FOUND, MERKLE_RANGE */
   async consistencyProof(oldSize: number, size: number): Promise<Uint8Array[]> {
     this.checkSize(size);

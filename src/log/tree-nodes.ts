@@ -20,7 +20,7 @@ import {
   rootFromLeafHashes,
 } from '../merkle/rfc9162.js';
 import { TILE_HEIGHT, TILE_WIDTH } from '../merkle/tiles.js';
-import { type ProofIndex, recordNode } from './proof-index.js';
+import { blockNode, blockOf, type ProofIndex } from './proof-index.js';
 import type { LogStorage, TileId } from './storage/types.js';
 import { SUMMARY_FROM, SUMMARY_LEVEL, summaryNode, TileTree } from './tile-tree.js';
 
@@ -95,14 +95,31 @@ export class TreeNodes {
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
     const plan = inclusionProofNodes(index, size);
     const tile = Math.floor(index / TILE_WIDTH);
-    if (this.index !== undefined && tile < this.index.covered && (tile + 1) * TILE_WIDTH <= size) {
+    if (this.indexed(tile, size)) {
       // The record's tile root is checked against the level-1 tile: read that one first.
       const up = Math.floor(tile / TILE_WIDTH);
       if (this.cached(1, up, size) === undefined) await this.tileTree(1, up, size);
-      const fast = this.fromIndex(plan, tile, size);
+      const fast = this.fromIndex(plan, index, size);
       if (fast !== undefined) return fast;
     }
     return this.build(plan, size);
+  }
+
+  /**
+   * The inclusion proof when it can be built without waiting for storage: through a full tile
+   * of the proof index whose level-1 tile is in memory. Undefined otherwise (then use
+   * inclusionProof). Lets the HTTP route answer synchronously, which @hono/node-server writes
+   * on a shorter path than a promised response.
+   * @throws {MerkleError} MERKLE_RANGE
+   */
+  inclusionProofNow(index: number, size: number): Uint8Array[] | undefined {
+    const tile = Math.floor(index / TILE_WIDTH);
+    if (!this.indexed(tile, size)) return undefined;
+    return this.fromIndex(inclusionProofNodes(index, size), index, size);
+  }
+
+  private indexed(tile: number, size: number): boolean {
+    return this.index !== undefined && tile < this.index.covered && (tile + 1) * TILE_WIDTH <= size;
   }
 
   /**
@@ -115,16 +132,20 @@ export class TreeNodes {
   }
 
   /**
-   * The proof from the record of full level-0 tile `tile` and the cached tiles above it, or
-   * undefined when the record is missing or does not match the database's level-1 tile, or a
-   * node lies in a tile that is not in memory (the caller builds the proof from storage).
+   * The proof from the proof index's block that holds leaf `index` and the cached tiles above
+   * its tile, or undefined when the block is missing, fails its check or does not match the
+   * database's level-1 tile, or a node lies in a tile that is not in memory (the caller then
+   * builds the proof from storage).
    */
-  private fromIndex(plan: ProofElement[], tile: number, size: number): Uint8Array[] | undefined {
+  private fromIndex(plan: ProofElement[], index: number, size: number): Uint8Array[] | undefined {
+    const tile = Math.floor(index / TILE_WIDTH);
+    const offset = index - tile * TILE_WIDTH;
     const root = this.cached(1, Math.floor(tile / TILE_WIDTH), size)?.node(0, tile % TILE_WIDTH);
     if (root === undefined) return undefined;
-    const rec = this.index!.read(tile);
+    const rec = this.index!.read(tile, offset);
     if (rec === undefined) return undefined;
-    if (!equalHashes(recordNode(rec, TILE_HEIGHT, 0), root)) {
+    const block = blockOf(offset);
+    if (!equalHashes(blockNode(rec, block, TILE_HEIGHT, 0)!, root)) {
       this.index!.markDamaged(tile);
       return undefined;
     }
@@ -143,7 +164,7 @@ export class TreeNodes {
         const j = (first - tileIndex * TILE_WIDTH) / 2 ** r;
         let h: Uint8Array | undefined;
         if (tileLevel === 0 && tileIndex === tile) {
-          h = recordNode(rec, r, j).slice();
+          h = blockNode(rec, block, r, j)?.slice();
         } else {
           if (tileLevel !== lastLevel || tileIndex !== lastIndex) {
             lastLevel = tileLevel;

@@ -110,6 +110,13 @@ describe('the log serves proofs from stored tiles and tile summaries', () => {
         inclusionProof(i, SIZE, leaves).map(toHex),
       );
     }
+    // The HTTP route answers a proof through the index without a promise, and the same bytes.
+    const app = createLogApp(svc, { metrics: async () => '', metricsContentType: 'text/plain' });
+    const res = app.fetch(new Request(`http://log.test/v1/proof/inclusion?index=9&size=${SIZE}`));
+    expect(res).toBeInstanceOf(Response);
+    expect(await (res as Response).json()).toEqual({
+      hashes: inclusionProof(9, SIZE, leaves).map((h) => Buffer.from(h).toString('base64')),
+    });
     await svc.close();
     // A reopened index that is ahead of the database (not this database's) is reset at start.
     const ahead = ProofIndex.open(path);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/crypto/sha256.js';
-import { PROOF_RECORD_BYTES, ProofIndex } from '../../src/log/proof-index.js';
+import { PROOF_BLOCK_BYTES, PROOF_RECORD_BYTES, ProofIndex } from '../../src/log/proof-index.js';
 import type { StoredTile, TileId } from '../../src/log/storage/types.js';
 import { tileSummaries } from '../../src/log/tile-tree.js';
 import { TreeNodes } from '../../src/log/tree-nodes.js';
@@ -178,6 +178,10 @@ describe('TreeNodes', () => {
       verifyInclusion(leaves[index]!, index, N, proof, root);
     }
     expect(store.calls).toBe(before);
+    // Synchronously, too, where no storage read is needed; not for the partial last tile.
+    expect(nodes.inclusionProofNow(777, N)).toEqual(await buildInclusionProof(777, N, reference));
+    expect(nodes.inclusionProofNow(N - 1, N)).toBeUndefined();
+    expect(new TreeNodes(store).inclusionProofNow(777, N)).toBeUndefined();
     ix.close();
   });
 
@@ -188,14 +192,15 @@ describe('TreeNodes', () => {
     const nodes = new TreeNodes(store, { index: ix });
     const root = await rootOf(N);
     await nodes.inclusionProof(0, N);
-    // Tile 3: a flipped byte (the CRC fails). Tile 5: an intact record of other leaf hashes.
+    // Tile 3: a flipped byte in the block of leaf 17 (its CRC fails). Tile 5: an intact record
+    // of other leaf hashes.
     const { openSync, writeSync, closeSync } = await import('node:fs');
     const fd = openSync(ix.path, 'r+');
-    writeSync(fd, Uint8Array.of(0xff), 0, 1, 3 * PROOF_RECORD_BYTES + 100);
+    writeSync(fd, Uint8Array.of(0xff), 0, 1, 3 * PROOF_RECORD_BYTES + PROOF_BLOCK_BYTES + 100);
     closeSync(fd);
     const other = new Uint8Array(256 * 32).fill(7);
     ix.write(5, other);
-    expect(ix.read(5)).toBeDefined();
+    expect(ix.read(5, 200)).toBeDefined();
     for (const index of [3 * 256 + 17, 5 * 256 + 200]) {
       const before = store.calls;
       const proof = await nodes.inclusionProof(index, N);
