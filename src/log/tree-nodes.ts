@@ -55,6 +55,8 @@ export class TreeNodes {
   private readonly summaries: LRUCache<number, Uint8Array>;
   /** Right-edge tiles, per tree size (proofs at a few sizes interleave: current and older). */
   private readonly edges = new LRUCache<number, Map<number, TileTree>>({ max: 8 });
+  /** Proof hashes above level 16, per tree size, by level-1 tile (./throughFullTiles). */
+  private readonly upper = new LRUCache<number, Map<number, Uint8Array[]>>({ max: 8 });
   /** Hashes of multi-subtree proof elements at the right edge, per tree size, by start. */
   private readonly edgeHashes = new LRUCache<number, Map<number, Uint8Array>>({ max: 8 });
 
@@ -82,6 +84,7 @@ export class TreeNodes {
 
   /** Forgets every cached tile (another process may have rewritten storage). */
   clear(): void {
+    this.upper.clear();
     this.edgeHashes.clear();
     this.full.clear();
     this.summaries.clear();
@@ -93,16 +96,15 @@ export class TreeNodes {
    * @throws {MerkleError} MERKLE_RANGE; {VPauseError} NOT_FOUND when storage lacks a tile
    */
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
-    const plan = inclusionProofNodes(index, size);
     const tile = Math.floor(index / TILE_WIDTH);
     if (this.indexed(tile, size)) {
       // The record's tile root is checked against the level-1 tile: read that one first.
       const up = Math.floor(tile / TILE_WIDTH);
       if (this.cached(1, up, size) === undefined) await this.tileTree(1, up, size);
-      const fast = this.fromIndex(plan, index, size);
+      const fast = this.inclusionProofNow(index, size);
       if (fast !== undefined) return fast;
     }
-    return this.build(plan, size);
+    return this.build(inclusionProofNodes(index, size), size);
   }
 
   /**
@@ -115,7 +117,53 @@ export class TreeNodes {
   inclusionProofNow(index: number, size: number): Uint8Array[] | undefined {
     const tile = Math.floor(index / TILE_WIDTH);
     if (!this.indexed(tile, size)) return undefined;
+    const up = Math.floor(tile / TILE_WIDTH);
+    if ((up + 1) * TILE_WIDTH * TILE_WIDTH <= size) {
+      const fast = this.throughFullTiles(index, size);
+      if (fast !== undefined) return fast;
+    }
     return this.fromIndex(inclusionProofNodes(index, size), index, size);
+  }
+
+  /**
+   * The proof of a leaf whose level-1 tile is complete at `size`: its first 16 hashes are the
+   * siblings on its path inside that tile's 65,536 leaves (8 from the index block, 8 from the
+   * level-1 tile), and the rest is the same for every leaf of the level-1 tile, so it is kept
+   * per size and level-1 tile (at 10M entries, 153 of them). Undefined where fromIndex would
+   * be, and the first time for each level-1 tile (which fromIndex then answers).
+   */
+  private throughFullTiles(index: number, size: number): Uint8Array[] | undefined {
+    const tile = Math.floor(index / TILE_WIDTH);
+    const offset = index - tile * TILE_WIDTH;
+    const up = Math.floor(tile / TILE_WIDTH);
+    const t1 = tile - up * TILE_WIDTH;
+    let tops = this.upper.get(size);
+    const top = tops?.get(up);
+    const l1 = this.cached(1, up, size);
+    if (top === undefined || l1 === undefined) {
+      const full = this.fromIndex(inclusionProofNodes(index, size), index, size);
+      if (full === undefined || full.length < 2 * TILE_HEIGHT) return full;
+      if (tops === undefined) {
+        tops = new Map();
+        this.upper.set(size, tops);
+      }
+      tops.set(up, full.slice(2 * TILE_HEIGHT));
+      return full;
+    }
+    const rec = this.index!.read(tile, offset);
+    if (rec === undefined) return undefined;
+    const block = blockOf(offset);
+    if (!equalHashes(blockNode(rec, block, TILE_HEIGHT, 0)!, l1.node(0, t1)!)) {
+      this.index!.markDamaged(tile);
+      return undefined;
+    }
+    const out: Uint8Array[] = new Array(2 * TILE_HEIGHT + top.length);
+    for (let r = 0; r < TILE_HEIGHT; r++) {
+      out[r] = blockNode(rec, block, r, (offset >>> r) ^ 1)!.slice();
+      out[TILE_HEIGHT + r] = l1.node(r, (t1 >>> r) ^ 1)!;
+    }
+    for (let k = 0; k < top.length; k++) out[2 * TILE_HEIGHT + k] = top[k]!;
+    return out;
   }
 
   private indexed(tile: number, size: number): boolean {
