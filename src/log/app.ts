@@ -256,8 +256,7 @@ export function createLogApp(svc: LogService, opts: LogAppOptions): OpenAPIHono 
   // zod's validator middleware cost ~16 µs a request, about as much as the proof itself.
   app.openAPIRegistry.registerPath(inclusionRoute);
   app.get('/v1/proof/inclusion', (c): Response | Promise<Response> => {
-    const index = queryInt(c, 'index');
-    const size = queryInt(c, 'size');
+    const [index, size] = queryInts(c, 'index', 'size');
     // Answered synchronously when the proof needs no storage read: @hono/node-server writes a
     // response that is not a promise on its shorter path.
     const now = svc.inclusionProofNow(index, size);
@@ -266,7 +265,8 @@ export function createLogApp(svc: LogService, opts: LogAppOptions): OpenAPIHono 
   });
   app.openAPIRegistry.registerPath(consistencyRoute);
   app.get('/v1/proof/consistency', async (c) => {
-    const hashes = await svc.consistencyProof(queryInt(c, 'old'), queryInt(c, 'size'));
+    const [old, size] = queryInts(c, 'old', 'size');
+    const hashes = await svc.consistencyProof(old, size);
     return hashesResponse(c, hashes);
   });
 
@@ -302,23 +302,35 @@ export function createLogApp(svc: LogService, opts: LogAppOptions): OpenAPIHono 
 }
 
 /**
- * Query parameter `name`, given exactly once, as a non-negative safe integer in canonical
- * decimal (the `intParam` schema above). @throws {VPauseError<'BAD_REQUEST'>}
+ * Query parameters `a` and `b`, each given exactly once, as non-negative safe integers in
+ * canonical decimal (the `intParam` schema above); other parameters are ignored. One scan of the
+ * URL, no URLSearchParams. @throws {VPauseError<'BAD_REQUEST'>}
  */
-function queryInt(c: Context, name: string): number {
+function queryInts(c: Context, a: string, b: string): [number, number] {
   const url = c.req.url;
   const q = url.indexOf('?');
-  let value: string | undefined;
-  let count = 0;
-  if (q >= 0) {
-    const end = url.indexOf('#', q);
-    for (const pair of url.slice(q + 1, end < 0 ? undefined : end).split('&')) {
-      const eq = pair.indexOf('=');
-      if ((eq < 0 ? pair : pair.slice(0, eq)) !== name) continue;
-      count++;
-      value = eq < 0 ? '' : pair.slice(eq + 1);
+  const hash = url.indexOf('#');
+  const end = hash < 0 ? url.length : hash;
+  let va: string | undefined;
+  let vb: string | undefined;
+  let na = 0;
+  let nb = 0;
+  for (let at = q < 0 ? end : q + 1; at < end; ) {
+    let amp = url.indexOf('&', at);
+    if (amp < 0 || amp > end) amp = end;
+    if (url.startsWith(a, at) && (at + a.length === amp || url[at + a.length] === '=')) {
+      na++;
+      va = url.slice(Math.min(amp, at + a.length + 1), amp);
+    } else if (url.startsWith(b, at) && (at + b.length === amp || url[at + b.length] === '=')) {
+      nb++;
+      vb = url.slice(Math.min(amp, at + b.length + 1), amp);
     }
+    at = amp + 1;
   }
+  return [checkInt(a, na, va), checkInt(b, nb, vb)];
+}
+
+function checkInt(name: string, count: number, value: string | undefined): number {
   if (count !== 1 || value === undefined) {
     throw new VPauseError(
       'BAD_REQUEST',

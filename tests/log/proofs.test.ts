@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../src/core/bytes.js';
 import { indexAdmitList } from '../../src/log/admission.js';
@@ -147,6 +148,17 @@ describe('the log serves proofs from stored tiles and tile summaries', () => {
     expect(await ok.json()).toEqual({
       hashes: inclusionProof(300, SIZE, leaves).map((h) => Buffer.from(h).toString('base64')),
     });
+    // Other parameters, and names that only start like ours, are ignored.
+    for (const q of [
+      `inclusion?size=${SIZE}&index=300`,
+      `inclusion?x=1&indexx=7&index=300&sizes=2&size=${SIZE}`,
+    ]) {
+      const r = await get(q);
+      expect(r.status, q).toBe(200);
+      expect(await r.json()).toEqual({
+        hashes: inclusionProof(300, SIZE, leaves).map((h) => Buffer.from(h).toString('base64')),
+      });
+    }
     const cons = await get(`consistency?old=${SIZE}&size=${SIZE}`);
     expect(await cons.text()).toBe('{"hashes":[]}');
     for (const q of [
@@ -157,6 +169,10 @@ describe('the log serves proofs from stored tiles and tile summaries', () => {
       `inclusion?index=1e3&size=${SIZE}`,
       `inclusion?index=%31&size=${SIZE}`,
       `inclusion?index=&size=${SIZE}`,
+      `inclusion?index&size=${SIZE}`,
+      `inclusion?index=3&size=${SIZE}&index=3`,
+      `inclusion?index=3&size=${SIZE}&size`,
+      'inclusion',
       `inclusion?index=99999999999999999&size=${SIZE}`,
       'consistency?old=1',
     ]) {
@@ -166,6 +182,50 @@ describe('the log serves proofs from stored tiles and tile summaries', () => {
       expect(((await r.json()) as { code: string }).code, q).toBe('BAD_REQUEST');
     }
     expect((await get(`inclusion?index=0&size=${SIZE + 1}`)).status).toBe(404);
+    await svc.close();
+  });
+
+  it('reads the proof query like a plain split on & and the first =, for any query', async () => {
+    const { storage } = await grownStorage();
+    const svc = service(storage);
+    await svc.start();
+    const app = createLogApp(svc, { metrics: async () => '', metricsContentType: 'text/plain' });
+    const name = fc.oneof(
+      { arbitrary: fc.constantFrom('index', 'size'), weight: 4 },
+      { arbitrary: fc.constantFrom('indexx', 'siz', 'x', ''), weight: 1 },
+    );
+    const value = fc.oneof(
+      { arbitrary: fc.constantFrom('5', '300', `${SIZE}`), weight: 4 },
+      { arbitrary: fc.constantFrom('0', '01', '', '-1', `${SIZE + 1}`, '='), weight: 1 },
+    );
+    const pair = fc.oneof(
+      fc.tuple(name, value).map(([n, v]) => `${n}=${v}`),
+      name,
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(pair, { maxLength: 5 }), async (pairs) => {
+        const q = pairs.join('&');
+        const got = (key: string) => {
+          const vs = pairs
+            .filter((p) => (p.includes('=') ? p.slice(0, p.indexOf('=')) : p) === key)
+            .map((p) => (p.includes('=') ? p.slice(p.indexOf('=') + 1) : ''));
+          return vs.length === 1 && /^(0|[1-9][0-9]*)$/.test(vs[0]!) ? Number(vs[0]) : undefined;
+        };
+        const index = got('index');
+        const size = got('size');
+        const want =
+          index === undefined || size === undefined
+            ? 400
+            : size > SIZE || size === 0
+              ? 404
+              : index >= size
+                ? 400
+                : 200;
+        const r = await app.fetch(new Request(`http://log.test/v1/proof/inclusion?${q}`));
+        expect(r.status, q).toBe(want);
+      }),
+      { numRuns: 300 },
+    );
     await svc.close();
   });
 
