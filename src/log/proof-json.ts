@@ -1,7 +1,7 @@
 /**
  * The body of the proof routes, `{"hashes":["<base64>",…]}`, encoded straight into bytes:
  * one allocation instead of a base64 string per hash, an array, a join and a UTF-8 encode
- * (~5 µs of a proof request's ~80). Standard base64 with padding, the same text as
+ * (2.4–4 µs for a 24-hash proof, against ~6 µs for JSON.stringify over base64 strings). Standard base64 with padding, the same text as
  * `JSON.stringify({ hashes: hashes.map(toBase64) })` (tests/log/proof-json.test.ts). Pure.
  */
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

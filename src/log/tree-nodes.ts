@@ -9,6 +9,11 @@
  * synchronously. A full level-0 tile that is not in memory is not read whole into the cache (at
  * 10M entries they are 320 MB): nodes at sub-levels 4..7 come from its 960-byte summary, those
  * below from its base hashes, read for this proof only.
+ *
+ * With a proof index (./proof-index.ts), an inclusion proof through a full level-0 tile skips
+ * storage: the leaf's block of the index gives the 8 siblings inside the tile, the cached
+ * level-1 tile checks the block's tile root, and the hashes above come from cached tiles (or,
+ * for a complete level-1 tile, from the upper part kept per tree size).
  */
 import { LRUCache } from 'lru-cache';
 import { VPauseError } from '../core/errors.js';
@@ -31,7 +36,7 @@ export interface TreeNodesOptions {
   summaries?: number;
   /**
    * Records of the full level-0 tiles' subtrees (./proof-index.ts): inclusion proofs through a
-   * tile it holds read one record instead of the database.
+   * tile it holds read one 2 KiB block instead of the database.
    */
   index?: ProofIndex;
 }
@@ -98,7 +103,7 @@ export class TreeNodes {
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
     const tile = Math.floor(index / TILE_WIDTH);
     if (this.indexed(tile, size)) {
-      // The record's tile root is checked against the level-1 tile: read that one first.
+      // The block's tile root is checked against the level-1 tile: read that one first.
       const up = Math.floor(tile / TILE_WIDTH);
       if (this.cached(1, up, size) === undefined) await this.tileTree(1, up, size);
       const fast = this.inclusionProofNow(index, size);
