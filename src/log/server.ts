@@ -107,10 +107,16 @@ export async function startLog(cfg: LogServerConfig): Promise<RunningLog> {
   // ---------------------------------------------------------------------------------------------
   // The proof index lives beside the SQLite database, whose lock on the data directory makes
   // this process its only writer (./proof-index.ts). PostgreSQL proofs read the database.
-  const proofIndex =
-    cfg.storage === undefined && cfg.db === undefined && cfg.data !== undefined
-      ? ProofIndex.open(join(cfg.data, 'proof-index.bin'))
-      : undefined;
+  let proofIndex: ProofIndex | undefined;
+  if (cfg.storage === undefined && cfg.db === undefined && cfg.data !== undefined) {
+    try {
+      proofIndex = ProofIndex.open(join(cfg.data, 'proof-index.bin'));
+    } catch (e) {
+      await witnessing?.close();
+      await storage.close();
+      throw e;
+    }
+  }
   const service = new LogService({
     threads: cfg.threads ?? defaultThreads(),
     ...cfg.service,

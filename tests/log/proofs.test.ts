@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -18,6 +18,7 @@ import {
   rootFromLeafHashes,
 } from '../../src/merkle/rfc9162.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { startTestLog } from '../helpers/log.js';
 import { testKey } from '../helpers/world.js';
 
 const SIZE = 256 * 5 + 77; // five full level-0 tiles, a partial one, a partial level-1 tile
@@ -227,6 +228,19 @@ describe('the log serves proofs from stored tiles and tile summaries', () => {
       { numRuns: 300 },
     );
     await svc.close();
+  });
+
+  it('refuses to start, and frees the data directory, when the proof index cannot be opened', async () => {
+    const data = mkdtempSync(join(tmp, 'data-'));
+    mkdirSync(join(data, 'proof-index.bin')); // a directory: opening it for writing fails
+    await expect(startTestLog('', { memory: false, data })).rejects.toMatchObject({
+      code: 'EISDIR',
+    });
+    rmSync(join(data, 'proof-index.bin'), { recursive: true });
+    // Still locked by a leaked handle, this would fail with STORAGE_LOCKED.
+    const t = await startTestLog('', { memory: false, data });
+    expect(statSync(join(data, 'proof-index.bin')).isFile()).toBe(true);
+    await t.close();
   });
 
   it('refuses a proof for a size beyond the integrated tree with NOT_FOUND', async () => {
