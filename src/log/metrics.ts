@@ -11,6 +11,8 @@ export interface LogMetrics {
   publishedSize: Gauge;
   sequencer: Gauge;
   pending: Gauge;
+  proofIndexLeaves: Gauge;
+  proofIndexRewrites: Counter;
 }
 
 export function createLogMetrics(registry = new Registry(), defaults = true): LogMetrics {
@@ -59,6 +61,16 @@ export function createLogMetrics(registry = new Registry(), defaults = true): Lo
     pending: new Gauge({
       name: 'vpause_log_pending',
       help: 'Statements waiting for a sequencing transaction',
+      registers: [registry],
+    }),
+    proofIndexLeaves: new Gauge({
+      name: 'vpause_log_proof_index_leaves',
+      help: 'Leaves covered by the proof index (full level-0 tiles × 256)',
+      registers: [registry],
+    }),
+    proofIndexRewrites: new Counter({
+      name: 'vpause_log_proof_index_rewrites_total',
+      help: 'Proof index tiles rewritten from the database after a block failed its check',
       registers: [registry],
     }),
   };

@@ -154,6 +154,7 @@ export class LogService {
       this.log.warn({ covered: ix.covered * TILE_WIDTH }, 'proof index ahead of the tree; reset');
       ix.reset();
     }
+    this.metrics.proofIndexLeaves.set((ix?.covered ?? 0) * TILE_WIDTH);
     if (this.cfg.sequencer !== false) this.loop = this.integrateLoop();
     else this.loop = this.followLoop();
     this.indexTiles();
@@ -194,6 +195,11 @@ export class LogService {
     const CHUNK = 16;
     while (!this.stopped) {
       const todo = ix.takeDamaged(CHUNK);
+      if (todo.length > 0) {
+        // Torn, lost or foreign blocks: worth an operator's look when it is not after a crash.
+        this.log.warn({ tiles: todo }, 'proof index blocks failed their check; rewriting');
+        this.metrics.proofIndexRewrites.inc(todo.length);
+      }
       const full = Math.floor(this.integratedSize / TILE_WIDTH);
       for (let t = ix.covered; todo.length < CHUNK && t < full; t++) todo.push(t);
       if (todo.length === 0) return;
@@ -205,6 +211,7 @@ export class LogService {
         }
         ix.write(todo[i]!, t);
       }
+      this.metrics.proofIndexLeaves.set(ix.covered * TILE_WIDTH);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -7,7 +7,7 @@ import { toHex, utf8 } from '../../src/core/bytes.js';
 import { indexAdmitList } from '../../src/log/admission.js';
 import { createLogApp } from '../../src/log/app.js';
 import { createLogMetrics } from '../../src/log/metrics.js';
-import { ProofIndex } from '../../src/log/proof-index.js';
+import { PROOF_BLOCK_BYTES, PROOF_RECORD_BYTES, ProofIndex } from '../../src/log/proof-index.js';
 import { LogService } from '../../src/log/service.js';
 import { MemoryStorage } from '../../src/log/storage/memory.js';
 import { SUMMARY_LEVEL, summaryNode, TileTree, tileSummaries } from '../../src/log/tile-tree.js';
@@ -135,6 +135,40 @@ describe('the log serves proofs from stored tiles and tile summaries', () => {
     await other.start();
     expect(other.proofIndexSize).toBe(0);
     await other.close();
+  });
+
+  it('rewrites a damaged block from the database, counting it in /metrics', async () => {
+    const { storage, leaves } = await grownStorage();
+    const path = join(tmp, 'damage.bin');
+    const metrics = createLogMetrics(undefined, false);
+    const svc = new LogService({
+      storage,
+      signer: testKey('proofs.example/log').signer,
+      admit: indexAdmitList({ labs: [], meters: [] }),
+      logger: silentLogger(),
+      metrics,
+      sequencer: false,
+      integrateIntervalMs: 20,
+      proofIndex: ProofIndex.open(path),
+    });
+    await svc.start();
+    await expect.poll(() => svc.proofIndexSize).toBe(5 * 256);
+    const text = () => metrics.registry.metrics();
+    expect(await text()).toMatch(/^vpause_log_proof_index_leaves 1280$/m);
+    // Flip a byte in the block of leaf 2·256 + 40 (tile 2, block 2).
+    const at = 2 * PROOF_RECORD_BYTES + 2 * PROOF_BLOCK_BYTES + 7;
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Uint8Array.of(0x5a), 0, 1, at);
+    closeSync(fd);
+    const index = 2 * 256 + 40;
+    const want = inclusionProof(index, SIZE, leaves).map(toHex);
+    expect((await svc.inclusionProof(index, SIZE)).map(toHex)).toEqual(want); // from SQLite
+    await expect.poll(text).toMatch(/^vpause_log_proof_index_rewrites_total 1$/m);
+    const check = ProofIndex.open(path);
+    expect(check.read(2, 40)).toBeDefined(); // rewritten whole
+    check.close();
+    expect((await svc.inclusionProof(index, SIZE)).map(toHex)).toEqual(want);
+    await svc.close();
   });
 
   it('parses the proof routes’ query strictly and answers problems for bad ones', async () => {
