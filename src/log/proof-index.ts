@@ -82,15 +82,19 @@ export function blockNode(
 }
 
 /**
- * Fills `rec` (PROOF_RECORD_BYTES) with the 16 blocks of full level-0 tile `tile` whose 256 leaf
- * hashes are `base`. Pure.
+ * Fills `rec` (PROOF_RECORD_BYTES) with the 16 blocks of full level-0 tile `tile`, given its
+ * 256 leaf hashes or their TileTree. Pure.
  */
-export function encodeProofRecord(tile: number, base: Uint8Array, rec: Uint8Array): void {
-  if (base.length !== TILE_WIDTH * 32) {
-    throw new RangeError(`a proof record needs a full tile, got ${base.length / 32} hashes`);
+export function encodeProofRecord(
+  tile: number,
+  tileHashes: Uint8Array | TileTree,
+  rec: Uint8Array,
+): void {
+  const tree = tileHashes instanceof TileTree ? tileHashes : new TileTree(tileHashes);
+  if (tree.width !== TILE_WIDTH) {
+    throw new RangeError(`a proof record needs a full tile, got ${tree.width} hashes`);
   }
   if (!Number.isSafeInteger(tile) || tile < 0) throw new RangeError(`bad tile index ${tile}`);
-  const tree = new TileTree(base);
   rec.fill(0);
   for (let b = 0; b < BLOCKS; b++) {
     const blk = rec.subarray(b * PROOF_BLOCK_BYTES, (b + 1) * PROOF_BLOCK_BYTES);
@@ -181,17 +185,17 @@ export class ProofIndex {
   }
 
   /**
-   * Writes the record of full level-0 tile `tile` from its stored leaf hashes: a rewrite of a
-   * covered tile, or the next tile after the covered prefix.
-   * @throws {RangeError} for a tile beyond the next one, or a base that is not a full tile
+   * Writes the record of full level-0 tile `tile` from its stored leaf hashes (or their
+   * TileTree): a rewrite of a covered tile, or the next tile after the covered prefix.
+   * @throws {RangeError} for a tile beyond the next one, or hashes that are not a full tile
    */
-  write(tile: number, base: Uint8Array): void {
+  write(tile: number, tileHashes: Uint8Array | TileTree): void {
     if (this.closed) throw new Error('proof index is closed');
     if (tile > this.coveredTiles) {
       throw new RangeError(`proof index: tile ${tile} written before tile ${this.coveredTiles}`);
     }
     const rec = new Uint8Array(PROOF_RECORD_BYTES);
-    encodeProofRecord(tile, base, rec);
+    encodeProofRecord(tile, tileHashes, rec);
     let done = 0;
     while (done < rec.length) {
       done += writeSync(this.fd, rec, done, rec.length - done, tile * PROOF_RECORD_BYTES + done);

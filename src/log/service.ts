@@ -39,7 +39,7 @@ import type { Prepared } from './prepare.js';
 import { createPreparer, type Preparer } from './prepare-pool.js';
 import type { ProofIndex } from './proof-index.js';
 import type { LogStorage, NodeKeyRecord, SequenceItem, SequenceResult } from './storage/types.js';
-import { tileSummaries } from './tile-tree.js';
+import { fullTileTrees, type TileTree, tileSummaries } from './tile-tree.js';
 import { TreeNodes } from './tree-nodes.js';
 
 export interface LogServiceConfig {
@@ -188,6 +188,18 @@ export class LogService {
       .finally(() => {
         this.indexing = undefined;
       });
+  }
+
+  /**
+   * Writes the proof index records of tiles this process just integrated, from the trees it
+   * hashed for their summaries, when they continue the covered prefix and no catch-up is
+   * reading tiles (which then reaches them itself).
+   */
+  private indexIntegrated(trees: readonly { index: number; tree: TileTree }[]): void {
+    const ix = this.cfg.proofIndex;
+    if (ix === undefined || this.indexing !== undefined || trees.length === 0) return;
+    for (const { index, tree } of trees) if (index === ix.covered) ix.write(index, tree);
+    this.metrics.proofIndexLeaves.set(ix.covered * TILE_WIDTH);
   }
 
   private async catchUpIndex(ix: ProofIndex): Promise<void> {
@@ -447,10 +459,13 @@ export class LogService {
       { origin: this.origin, size: r.size, rootHash: r.rootHash, extensions: [] },
       this.signer,
     );
+    // Each newly full level-0 tile's subtree is hashed once, for its summary and its proof
+    // index record.
+    const trees = fullTileTrees(r.tiles);
     const ok = await this.storage.commitIntegration(
       state.size,
       { size: r.size, rootHash: r.rootHash, checkpoint: utf8(cp) },
-      [...r.tiles, ...tileSummaries(r.tiles)],
+      [...r.tiles, ...tileSummaries(r.tiles, trees)],
     );
     if (!ok) {
       this.log.warn({ size: state.size }, 'lost the integration race; another sequencer advanced');
@@ -458,6 +473,7 @@ export class LogService {
     }
     this.integratedSize = r.size;
     this.metrics.treeSize.set(r.size);
+    this.indexIntegrated(trees);
     this.indexTiles();
     this.metrics.integrationSeconds.observe((performance.now() - t0) / 1000);
     await this.publishCheckpoint(cp, r.size);

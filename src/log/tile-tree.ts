@@ -57,23 +57,36 @@ export const SUMMARY_LEVEL = 64;
 /** Sub-levels a summary holds: 4..7, i.e. 16 + 8 + 4 + 2 = 30 hashes (960 bytes). */
 export const SUMMARY_FROM = 4;
 
+/** The subtree hashes of each full level-0 tile among `tiles`, with its index. */
+export function fullTileTrees(tiles: readonly StoredTile[]): { index: number; tree: TileTree }[] {
+  const out: { index: number; tree: TileTree }[] = [];
+  for (const t of tiles) {
+    if (t.level === 0 && t.data.length === TILE_WIDTH * 32) {
+      out.push({ index: t.index, tree: new TileTree(t.data) });
+    }
+  }
+  return out;
+}
+
 /**
  * Summaries of the full level-0 tiles among `tiles`: the subtree hashes at sub-levels 4..7.
  * With them, an inclusion proof through a level-0 tile that is not in memory costs one tile read
- * and at most 11 hashes (sub-levels 0..3 from the base hashes) instead of 255.
+ * and at most 11 hashes (sub-levels 0..3 from the base hashes) instead of 255. `trees`: their
+ * fullTileTrees, when the caller has them already (the log also writes its proof index from them).
  */
-export function tileSummaries(tiles: readonly StoredTile[]): StoredTile[] {
+export function tileSummaries(
+  tiles: readonly StoredTile[],
+  trees = fullTileTrees(tiles),
+): StoredTile[] {
   const out: StoredTile[] = [];
-  for (const t of tiles) {
-    if (t.level !== 0 || t.data.length !== TILE_WIDTH * 32) continue;
-    const tree = new TileTree(t.data);
+  for (const { index, tree } of trees) {
     const parts: Uint8Array[] = [];
     for (let r = SUMMARY_FROM; r <= TILE_HEIGHT - 1; r++) {
       for (let j = 0; j < TILE_WIDTH >> r; j++) parts.push(tree.node(r, j)!);
     }
     const data = new Uint8Array(parts.length * 32);
     for (const [i, p] of parts.entries()) data.set(p, i * 32);
-    out.push({ level: SUMMARY_LEVEL, index: t.index, data });
+    out.push({ level: SUMMARY_LEVEL, index, data });
   }
   return out;
 }

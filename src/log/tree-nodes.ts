@@ -16,6 +16,7 @@
  * for a complete level-1 tile, from the upper part kept per tree size).
  */
 import { LRUCache } from 'lru-cache';
+import { bytesEqual } from '../core/bytes.js';
 import { VPauseError } from '../core/errors.js';
 import {
   consistencyProofNodes,
@@ -44,11 +45,6 @@ export interface TreeNodesOptions {
 /** Row key of a tile in the caches and the per-proof map (levels < 128, index < 2^45). */
 function rowKey(level: number, index: number): number {
   return index * 128 + level;
-}
-
-function equalHashes(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false;
-  return a.length === 32 && b.length === 32;
 }
 
 function missing(level: number, index: number): VPauseError<'NOT_FOUND'> {
@@ -158,7 +154,7 @@ export class TreeNodes {
     const rec = this.index!.read(tile, offset);
     if (rec === undefined) return undefined;
     const block = blockOf(offset);
-    if (!equalHashes(blockNode(rec, block, TILE_HEIGHT, 0)!, l1.node(0, t1)!)) {
+    if (!bytesEqual(blockNode(rec, block, TILE_HEIGHT, 0)!, l1.node(0, t1)!)) {
       this.index!.markDamaged(tile);
       return undefined;
     }
@@ -198,7 +194,7 @@ export class TreeNodes {
     const rec = this.index!.read(tile, offset);
     if (rec === undefined) return undefined;
     const block = blockOf(offset);
-    if (!equalHashes(blockNode(rec, block, TILE_HEIGHT, 0)!, root)) {
+    if (!bytesEqual(blockNode(rec, block, TILE_HEIGHT, 0)!, root)) {
       this.index!.markDamaged(tile);
       return undefined;
     }

@@ -137,6 +137,43 @@ describe('the log serves proofs from stored tiles and tile summaries', () => {
     await other.close();
   });
 
+  it('writes the records of tiles it integrates from the hashes of their summaries, reading no tile back', async () => {
+    const storage = new MemoryStorage();
+    const reads: string[] = [];
+    const readTiles = storage.readTiles.bind(storage);
+    storage.readTiles = async (ids) => {
+      for (const id of ids) reads.push(`${id.level}/${id.index}`);
+      return readTiles(ids);
+    };
+    const leaves: Uint8Array[] = [];
+    await storage.sequence(
+      Array.from({ length: SIZE }, (_, i) => {
+        const data = utf8(`{"i":${i}}`);
+        leaves.push(hashLeaf(data));
+        return { leafHash: leaves[i]!, data };
+      }),
+    );
+    const svc = new LogService({
+      storage,
+      signer: testKey('proofs.example/log').signer,
+      admit: indexAdmitList({ labs: [], meters: [] }),
+      logger: silentLogger(),
+      metrics: createLogMetrics(undefined, false),
+      sequencer: false,
+      proofIndex: ProofIndex.open(join(tmp, 'integrated.bin')),
+    });
+    await svc.start();
+    expect(await svc.integrateOnce()).toBe(true);
+    expect(svc.proofIndexSize).toBe(5 * 256); // written before integrateOnce resolved
+    expect(reads.filter((r) => r.startsWith('0/'))).toEqual([]);
+    for (const i of [0, 300, 5 * 256 - 1]) {
+      expect((await svc.inclusionProof(i, SIZE)).map(toHex)).toEqual(
+        inclusionProof(i, SIZE, leaves).map(toHex),
+      );
+    }
+    await svc.close();
+  });
+
   it('rewrites a damaged block from the database, counting it in /metrics', async () => {
     const { storage, leaves } = await grownStorage();
     const path = join(tmp, 'damage.bin');

@@ -3,7 +3,7 @@
  * current and at older tree sizes, whatever its caches hold, with or without stored level-0
  * summaries, in at most one storage round trip per proof when summaries are stored.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -162,12 +162,16 @@ describe('TreeNodes', () => {
     expect(store.calls - before).toBe(2);
   });
 
-  it('serves proofs through full tiles from the proof index without reading storage', async () => {
+  /** The N-leaf tree with its proof index, and a reader through both. */
+  async function indexedTree() {
     const store = new Store(true);
     await store.grow(N);
     const ix = indexOf(store);
-    const nodes = new TreeNodes(store, { index: ix });
-    const root = await rootOf(N);
+    return { store, ix, nodes: new TreeNodes(store, { index: ix }), root: await rootOf(N) };
+  }
+
+  it('serves proofs through full tiles from the proof index without reading storage', async () => {
+    const { store, ix, nodes, root } = await indexedTree();
     await nodes.inclusionProof(0, N); // reads and caches the tiles above level 0
     await nodes.inclusionProof(N - 1, N);
     await nodes.inclusionProof(65_536, N);
@@ -186,15 +190,10 @@ describe('TreeNodes', () => {
   });
 
   it('falls back to storage, and queues the record, when a record is damaged or not this tree’s', async () => {
-    const store = new Store(true);
-    await store.grow(N);
-    const ix = indexOf(store);
-    const nodes = new TreeNodes(store, { index: ix });
-    const root = await rootOf(N);
+    const { store, ix, nodes, root } = await indexedTree();
     await nodes.inclusionProof(0, N);
     // Tile 3: a flipped byte in the block of leaf 17 (its CRC fails). Tile 5: an intact record
     // of other leaf hashes.
-    const { openSync, writeSync, closeSync } = await import('node:fs');
     const fd = openSync(ix.path, 'r+');
     writeSync(fd, Uint8Array.of(0xff), 0, 1, 3 * PROOF_RECORD_BYTES + PROOF_BLOCK_BYTES + 100);
     closeSync(fd);
