@@ -115,9 +115,13 @@ describe('stableJson', () => {
     const reorder = (v: unknown): unknown => {
       if (Array.isArray(v)) return v.map(reorder);
       if (v === null || typeof v !== 'object') return v;
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v).reverse()) out[k] = reorder((v as Record<string, unknown>)[k]);
-      return out;
+      // fromEntries defines own properties: an assignment to out['__proto__'] would set the
+      // prototype instead, and fc.jsonValue() does generate that key.
+      return Object.fromEntries(
+        Object.keys(v)
+          .reverse()
+          .map((k) => [k, reorder((v as Record<string, unknown>)[k])]),
+      );
     };
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
@@ -127,6 +131,8 @@ describe('stableJson', () => {
         expect(JSON.parse(stableLine(v))).toEqual(JSON.parse(JSON.stringify(v)));
       }),
     );
+    const proto = JSON.parse('{"b":1,"__proto__":false}');
+    expect(stableLine(reorder(proto))).toBe('{"__proto__":false,"b":1}');
     expect(stableJson({ b: 1, a: [2, { d: 3, c: 4 }] })).toBe(
       '{\n  "a": [\n    2,\n    {\n      "c": 4,\n      "d": 3\n    }\n  ],\n  "b": 1\n}\n',
     );
