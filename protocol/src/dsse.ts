@@ -14,7 +14,7 @@ import {
   type SignerKey,
   type VerifierKey,
 } from '../../src/note/keys.js';
-import { statementError } from './errors.js';
+import { type StatementError, statementError } from './errors.js';
 import type { Envelope } from './schemas.js';
 
 /** `paeTypeHeader` of the payload types seen, cached (a handful are in use). */
@@ -70,6 +70,11 @@ export function signEnvelope(
   };
 }
 
+/** The error of a signature, by the key `keyid` names, that does not verify. */
+export function signatureDoesNotVerify(keyid: string): StatementError {
+  return statementError('SIGNATURE_INVALID', `signature by ${keyid} does not verify`);
+}
+
 /**
  * @internal Checks the signatures over (payloadType, payload) against trusted keys, following
  * the signed-note rule: signatures whose keyid names no trusted key are ignored; every signature
@@ -95,9 +100,7 @@ export function verifySignatures(
       } catch (cause) {
         throw statementError('SIGNATURE_INVALID', `signature by ${s.keyid} is not base64`, cause);
       }
-      if (!verifyEd25519(k.publicKey, msg, sig)) {
-        throw statementError('SIGNATURE_INVALID', `signature by ${s.keyid} does not verify`);
-      }
+      if (!verifyEd25519(k.publicKey, msg, sig)) throw signatureDoesNotVerify(s.keyid);
       verified.push(k);
     }
   }

@@ -1,23 +1,19 @@
 /**
- * One thread of the log's preparation pool (./prepare-pool.ts): strict parsing, leaf hashes and
- * signature outcomes for the bodies it is sent (./prepare.ts), against the candidate keys the
- * main thread has pushed to it.
+ * One thread of the log's preparation pool (./prepare-pool.ts): parsing, leaf hashes and
+ * signature outcomes for the bodies it is sent (./prepare-batch.ts, ./prepare.ts), against the
+ * candidate keys the main thread has pushed to it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  admissionPayload,
-  KeyRing,
-  prepareParsed,
-  type SignatureOutcome,
-  toWireError,
-} from './prepare.js';
-import type { FromWorker, ToWorker, WireMeta } from './prepare-pool.js';
+import { KeyRing } from './prepare.js';
+import { BatchPreparer } from './prepare-batch.js';
+import type { FromWorker, ToWorker } from './prepare-pool.js';
 
 const ring = new KeyRing();
 const init = workerData as { admit: string[]; nodes: string[] };
 ring.setAdmitKeys(init.admit);
 ring.addNodeKeys(init.nodes);
 const port = parentPort!;
+const batch = new BatchPreparer(ring);
 
 port.on('message', (m: ToWorker) => {
   if (m.t === 'admit') {
@@ -29,28 +25,11 @@ port.on('message', (m: ToWorker) => {
     return;
   }
   const n = m.offsets.length - 1;
-  const meta: WireMeta[] = [];
-  const entries: Uint8Array[] = [];
-  const leaf = new Uint8Array(n * 32);
+  const bodies: Uint8Array[] = new Array(n);
+  for (let i = 0; i < n; i++) bodies[i] = m.buf.subarray(m.offsets[i]!, m.offsets[i + 1]!);
+  const { entries, leaf, meta } = batch.prepare(bodies);
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    const body = m.buf.subarray(m.offsets[i]!, m.offsets[i + 1]!);
-    try {
-      const { parsed, leafHash, outcomes } = prepareParsed(body, ring);
-      entries.push(parsed.entry);
-      total += parsed.entry.length;
-      leaf.set(leafHash, i * 32);
-      meta.push({
-        payloadType: parsed.payloadType,
-        payload: admissionPayload(parsed.payloadType, parsed.payload),
-        keyids: parsed.envelope.signatures.map((s) => s.keyid),
-        outcomes: outcomes as Map<string, SignatureOutcome>,
-      });
-    } catch (e) {
-      entries.push(new Uint8Array(0));
-      meta.push({ error: toWireError(e) });
-    }
-  }
+  for (const e of entries) total += e.length;
   const buf = new Uint8Array(total);
   const offsets = new Uint32Array(n + 1);
   let o = 0;

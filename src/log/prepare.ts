@@ -109,6 +109,14 @@ export class KeyRing {
     }
   }
 
+  /** The candidate keys of a keyid, as one list. */
+  get(keyid: string): readonly VerifierKey[] | undefined {
+    const a = this.admit.get(keyid);
+    const n = this.nodes.get(keyid);
+    if (a === undefined) return n;
+    return n === undefined ? a : [...a, ...n];
+  }
+
   /** The candidate keys of a keyid. */
   *candidates(keyid: string): Generator<VerifierKey> {
     const a = this.admit.get(keyid);
@@ -131,17 +139,24 @@ export function fromWireError(w: WireError): VPauseError {
 
 /**
  * Parses one submitted body strictly and checks the signature of every key of `ring` that one
- * of its keyids names.
+ * of its keyids names. `known` holds outcomes already computed for this body's envelope (by
+ * vkey), which are taken as they are.
  * @throws {VPauseError} the parseEntry error of a refused body
  */
 export function prepareParsed(
   body: Uint8Array,
   ring: KeyRing,
+  known?: ReadonlyMap<string, SignatureOutcome>,
 ): { parsed: ParsedStatement; leafHash: Uint8Array; outcomes: Map<string, SignatureOutcome> } {
   const parsed = parseEntry(body);
   const outcomes = new Map<string, SignatureOutcome>();
   for (const s of parsed.envelope.signatures) {
     for (const k of ring.candidates(s.keyid)) {
+      const o = known?.get(k.vkey);
+      if (o !== undefined) {
+        outcomes.set(k.vkey, o);
+        continue;
+      }
       try {
         verifyStatementSignature(parsed, k);
         outcomes.set(k.vkey, null);

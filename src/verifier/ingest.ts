@@ -19,15 +19,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import {
-  ID_PATTERN,
-  KEYID_PATTERN,
-  LAB_PATTERN,
-  PAYLOAD_TYPE,
-  type RegistrationPayload,
-  WORKLOADS,
-} from '../../protocol/src/schemas.js';
-import { MAX_ENTRY_BYTES } from '../../protocol/src/statements.js';
+import { PAYLOAD_TYPE, type RegistrationPayload } from '../../protocol/src/schemas.js';
 import { hashLeafInto } from '../merkle/rfc9162.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
 import { startWorker, workerEntry } from '../util/worker-entry.js';
@@ -45,25 +37,14 @@ import {
   KIND_RAW,
   type PackedRun,
   Packer,
-  type PackRules,
   perfectRoot,
 } from './packed.js';
 
 export { type IngestInput, KeyRing, perfectRoot } from './packed.js';
 
-/** The schema constants the packer applies. */
-export function packRules(): PackRules {
-  return {
-    usageType: PAYLOAD_TYPE.usage,
-    meterType: PAYLOAD_TYPE.meter,
-    registrationType: PAYLOAD_TYPE.registration,
-    idPattern: ID_PATTERN,
-    labPattern: LAB_PATTERN,
-    keyidPattern: KEYID_PATTERN,
-    workloads: WORKLOADS,
-    maxEntryBytes: MAX_ENTRY_BYTES,
-  };
-}
+import { packRules } from './pack-rules.js';
+
+export { packRules };
 
 /** Records for a run of consecutive entries, and their leaf hashes. */
 export interface IngestedBatch {

@@ -52,6 +52,24 @@ export interface PackRules {
   maxEntryBytes: number;
 }
 
+/**
+ * The keys whose signatures the packer checks, by keyid; `add` is offered each registration's
+ * key (a ring that does not want them answers false).
+ */
+export interface PackerRing {
+  get(keyid: string): readonly VerifierKey[] | undefined;
+  add(vkey: string): boolean;
+}
+
+/**
+ * `admission`: pack only what the log's admission reads (kind, keyid, signature outcomes, the
+ * chain's names and seq, leaf hashes): no payload hashes, payload bytes, `prev`, node paths or
+ * subtree, which only the verifier uses (those columns are then left zero or empty).
+ */
+export interface PackerOptions {
+  admission?: boolean;
+}
+
 /** A run of consecutive entries: listed, or the part [skip, skip + count) of an entry bundle. */
 export type IngestInput =
   | { start: number; entries: readonly Uint8Array[] }
@@ -441,7 +459,9 @@ function grow<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(
  * all, back to back (Ed25519 verification runs faster without other work between the calls).
  */
 export class Packer {
-  readonly ring: KeysById;
+  readonly ring: PackerRing;
+  /** the verifier's columns too (not `admission`) */
+  private readonly full: boolean;
   private readonly idRe: RegExp;
   private readonly labRe: RegExp;
   private readonly keyidRe: RegExp;
@@ -504,9 +524,11 @@ export class Packer {
 
   constructor(
     private readonly rules: PackRules,
-    vkeys: readonly string[] = [],
+    keys: readonly string[] | PackerRing = [],
+    options: PackerOptions = {},
   ) {
-    this.ring = new KeysById(vkeys);
+    this.full = options.admission !== true;
+    this.ring = Array.isArray(keys) ? new KeysById(keys) : (keys as PackerRing);
     this.idRe = new RegExp(rules.idPattern);
     this.labRe = new RegExp(rules.labPattern);
     this.keyidRe = new RegExp(rules.keyidPattern);
@@ -605,7 +627,9 @@ export class Packer {
       newKeys,
     };
     if (raw !== undefined) out.raw = raw;
-    if (input.start % TILE_WIDTH === 0 && n === TILE_WIDTH) out.subtree = perfectRoot(leaf);
+    if (this.full && input.start % TILE_WIDTH === 0 && n === TILE_WIDTH) {
+      out.subtree = perfectRoot(leaf);
+    }
     return out;
   }
 
@@ -638,6 +662,11 @@ export class Packer {
     this.arenaLen = 0;
     this.sigLen = 0;
     this.jobs = 0;
+  }
+
+  /** The string at index `ix` of the table (valid until the next run). */
+  stringOf(ix: number): string {
+    return this.strings[ix]!;
   }
 
   /** The index of `s` in the run's string table. */
@@ -835,10 +864,12 @@ export class Packer {
     this.kind[i] = kind;
     this.keyid[i] = keyid;
     this.sig.set(this.sigArena.subarray(oneSig, oneSig + 64), 64 * i);
-    sha256Into(body, this.hashes, 64 * i);
-    this.pay = grow(this.pay, this.payLen + len, this.payLen);
-    this.pay.set(body, this.payLen);
-    this.payLen += len;
+    if (this.full) {
+      sha256Into(body, this.hashes, 64 * i);
+      this.pay = grow(this.pay, this.payLen + len, this.payLen);
+      this.pay.set(body, this.payLen);
+      this.payLen += len;
+    }
     this.payAt[i + 1] = this.payLen;
     return true;
   }
@@ -975,9 +1006,9 @@ export class Packer {
     this.str[ss + 1] = facility;
     this.str[ss + 2] = cluster;
     this.str[ss + 3] = node;
-    this.str[ss + 4] = this.nodePath(facility, cluster, node);
+    if (this.full) this.str[ss + 4] = this.nodePath(facility, cluster, node);
     this.str[ss + 5] = workload;
-    this.prevInto(i, b, prevAt);
+    if (this.full) this.prevInto(i, b, prevAt);
     return true;
   }
 
@@ -1023,7 +1054,7 @@ export class Packer {
     const ss = STR_WIDTH * i;
     this.str[ss] = facility;
     this.str[ss + 1] = meter;
-    this.prevInto(i, b, prevAt);
+    if (this.full) this.prevInto(i, b, prevAt);
     return true;
   }
 

@@ -1,0 +1,222 @@
+/**
+ * The log's batch preparation (src/log/prepare-batch.ts: the verifier's packer for canonical
+ * usage reports and meter readings, prepareParsed for the rest) against `prepareParsed` alone,
+ * the strict reference: for every body, valid or not, the same entry, leaf hash, payload type,
+ * admission payload, keyids and signature outcomes, or the same error.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PAYLOAD_TYPE } from '../../protocol/src/schemas.js';
+import { admissionPayload, KeyRing, prepareParsed, toWireError } from '../../src/log/prepare.js';
+import { BatchPreparer } from '../../src/log/prepare-batch.js';
+import {
+  entry,
+  howArb,
+  meter,
+  meterArb,
+  sortedJson,
+  textOf,
+  usage,
+  usageArb,
+} from '../helpers/statement-arbs.js';
+import { testKey } from '../helpers/world.js';
+
+const root = testKey('lab-a.example/root');
+const node = testKey('lab-a.example/node/f1/c1/n1');
+const other = testKey('lab-a.example/node/f1/c1/n2');
+const meterKey = testKey('meter.f1.packed.example');
+const stranger = testKey('stranger.example/k');
+
+function ring(): KeyRing {
+  const r = new KeyRing();
+  r.setAdmitKeys([root.vkey, meterKey.vkey]);
+  r.addNodeKeys([node.vkey, other.vkey]);
+  return r;
+}
+
+/** What the strict path gives a body, in the shape the batch gives it. */
+function reference(body: Uint8Array, r: KeyRing) {
+  try {
+    const { parsed, leafHash, outcomes } = prepareParsed(body, r);
+    return {
+      entry: Buffer.from(parsed.entry).toString('latin1'),
+      leaf: Buffer.from(leafHash).toString('hex'),
+      meta: {
+        payloadType: parsed.payloadType,
+        payload: admissionPayload(parsed.payloadType, parsed.payload),
+        keyids: parsed.envelope.signatures.map((s) => s.keyid),
+        outcomes: [...outcomes].sort(),
+      },
+    };
+  } catch (e) {
+    return { entry: '', leaf: '00'.repeat(32), meta: { error: toWireError(e) } };
+  }
+}
+
+/** Prepares `bodies` as one batch and holds each result to the reference; the bodies packed. */
+function expectSame(bodies: Uint8Array[], batch = new BatchPreparer(ring())): number {
+  const before = batch.packed;
+  const got = batch.prepare(bodies);
+  expect(got.entries.length).toBe(bodies.length);
+  const r = ring();
+  bodies.forEach((b, i) => {
+    const m = got.meta[i]!;
+    expect({
+      entry: Buffer.from(got.entries[i]!).toString('latin1'),
+      leaf: Buffer.from(got.leaf.subarray(32 * i, 32 * i + 32)).toString('hex'),
+      meta: 'error' in m ? m : { ...m, outcomes: [...m.outcomes].sort() },
+    }).toEqual(reference(b, r));
+  });
+  return batch.packed - before;
+}
+
+describe('batch preparation', () => {
+  it('packs canonical usage reports and meter readings, with what prepareParsed gives', () => {
+    const bodies = [
+      entry(PAYLOAD_TYPE.usage, sortedJson(usage()), [node]),
+      entry(PAYLOAD_TYPE.meter, sortedJson(meter()), [meterKey]),
+      entry(PAYLOAD_TYPE.usage, sortedJson(usage({ seq: 0, prev: '0'.repeat(64) })), [other]),
+      entry(PAYLOAD_TYPE.usage, sortedJson(usage({ workload: 'training' })), [stranger]),
+      entry(PAYLOAD_TYPE.usage, sortedJson(usage()), [node], 'jcs', (s) => `A${s.slice(1)}`),
+    ];
+    const batch = new BatchPreparer(ring());
+    expect(expectSame(bodies, batch)).toBe(5);
+    const got = batch.prepare(bodies);
+    const m = got.meta[0]!;
+    expect('error' in m ? m : m.payload).toEqual({
+      lab: 'lab-a.example',
+      facility: 'f1',
+      cluster: 'c1',
+      node: 'n1',
+      seq: 7,
+    });
+    // a stranger's key is no candidate: no outcome; a bad signature is SIGNATURE_INVALID
+    const s = got.meta[3]!;
+    expect('error' in s ? s : [...s.outcomes]).toEqual([]);
+    const bad = got.meta[4]!;
+    expect('error' in bad ? bad : [...bad.outcomes]).toEqual([
+      [
+        node.vkey,
+        {
+          code: 'SIGNATURE_INVALID',
+          message: `signature by ${node.vkey.split('+').slice(0, 2).join('+')} does not verify`,
+        },
+      ],
+    ]);
+  });
+
+  it('gives what prepareParsed gives for generated usage reports', () => {
+    let packed = 0;
+    const batch = new BatchPreparer(ring());
+    fc.assert(
+      fc.property(usageArb, howArb, fc.constantFrom(node, stranger), (p, how, who) => {
+        packed += expectSame([entry(PAYLOAD_TYPE.usage, textOf(p, how), [who])], batch);
+      }),
+      { numRuns: 1000 },
+    );
+    // not vacuous: many of the generated reports are valid and take the packed path
+    expect(packed).toBeGreaterThan(150);
+  });
+
+  it('gives what prepareParsed gives for generated meter readings', () => {
+    let packed = 0;
+    const batch = new BatchPreparer(ring());
+    fc.assert(
+      fc.property(meterArb, howArb, (p, how) => {
+        packed += expectSame([entry(PAYLOAD_TYPE.meter, textOf(p, how), [meterKey])], batch);
+      }),
+      { numRuns: 600 },
+    );
+    expect(packed).toBeGreaterThan(150);
+  });
+
+  it('gives what prepareParsed gives for other envelopes, kinds and bodies, in one batch', () => {
+    const text = sortedJson(usage());
+    const reg = sortedJson({
+      v: 1,
+      lab: 'lab-a.example',
+      action: 'add',
+      role: 'node',
+      key: stranger.vkey,
+      facility: 'f1',
+      cluster: 'c1',
+      node: 'n9',
+      time: '2026-11-26T00:00:00Z',
+    });
+    const bodies = [
+      entry(PAYLOAD_TYPE.usage, text, [node], 'spaced'),
+      entry(PAYLOAD_TYPE.usage, text, [node], 'reordered'),
+      entry(PAYLOAD_TYPE.usage, text, [node, other]),
+      entry(PAYLOAD_TYPE.usage, text, [other, node, stranger]),
+      entry(PAYLOAD_TYPE.usage, text, [node, node]),
+      entry(PAYLOAD_TYPE.usage, text, []),
+      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => s.replace(/==$/, '=')),
+      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => `${s.slice(0, -3)}B==`),
+      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => s.slice(4)),
+      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', () => 'not base64!'),
+      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => s.replace('/', '\\/')),
+      entry(PAYLOAD_TYPE.meter, text, [node]),
+      entry(PAYLOAD_TYPE.usage, sortedJson(meter()), [meterKey]),
+      // registrations: the strict path, with the packer's check of the root's signature
+      entry(PAYLOAD_TYPE.registration, reg, [root]),
+      entry(PAYLOAD_TYPE.registration, reg, [root], 'jcs', (s) => `A${s.slice(1)}`),
+      entry(PAYLOAD_TYPE.registration, reg, [root, node]),
+      entry('application/vnd.vpause.other+json', text, [node]),
+      // a registration's key is not taken from submissions: still no outcome for it here
+      entry(PAYLOAD_TYPE.usage, text, [stranger]),
+      new Uint8Array(0),
+      new Uint8Array(Buffer.from('{"payload":"","payloadType":"x","signatures":[]}')),
+      new Uint8Array(Buffer.from('not json at all')),
+      entry(PAYLOAD_TYPE.usage, text, [node]),
+    ];
+    // the stranger's report and the last one pack (and the '\\/' edit, when the signature has
+    // no '/' to escape); nothing else does
+    const packed = expectSame(bodies);
+    expect(packed).toBeGreaterThanOrEqual(2);
+    expect(packed).toBeLessThanOrEqual(3);
+  });
+
+  it('gives what prepareParsed gives for bodies mutated byte by byte', () => {
+    const base = [
+      entry(PAYLOAD_TYPE.usage, sortedJson(usage()), [node]),
+      entry(PAYLOAD_TYPE.meter, sortedJson(meter()), [meterKey]),
+    ];
+    const batch = new BatchPreparer(ring());
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1 }),
+        fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.integer({ min: 0, max: 255 }),
+            fc.constantFrom('set', 'insert', 'delete'),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        (which, edits) => {
+          const b = [...base[which]!];
+          for (const [at, byte, op] of edits) {
+            const i = at % (b.length + 1);
+            if (op === 'set' && i < b.length) b[i] = byte;
+            else if (op === 'insert') b.splice(i, 0, byte);
+            else if (op === 'delete' && i < b.length) b.splice(i, 1);
+          }
+          // next to an unchanged body, so that positions in the batch are checked too
+          expectSame([new Uint8Array(b), base[1 - which]!], batch);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('checks keys added to the ring after it was made', () => {
+    const r = new KeyRing();
+    const batch = new BatchPreparer(r);
+    const body = entry(PAYLOAD_TYPE.usage, sortedJson(usage()), [node]);
+    const before = batch.prepare([body]).meta[0]!;
+    expect('error' in before ? before : [...before.outcomes]).toEqual([]);
+    r.addNodeKeys([node.vkey]);
+    const after = batch.prepare([body]).meta[0]!;
+    expect('error' in after ? after : [...after.outcomes]).toEqual([[node.vkey, null]]);
+  });
+});
