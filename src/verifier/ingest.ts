@@ -31,6 +31,7 @@ import {
   toRecord,
   type UndecodableEntry,
 } from './log-index.js';
+import { packRules } from './pack-rules.js';
 import {
   type IngestInput,
   type KeyRing,
@@ -40,11 +41,8 @@ import {
   perfectRoot,
 } from './packed.js';
 
+export { packRules } from './pack-rules.js';
 export { type IngestInput, KeyRing, perfectRoot } from './packed.js';
-
-import { packRules } from './pack-rules.js';
-
-export { packRules };
 
 /** Records for a run of consecutive entries, and their leaf hashes. */
 export interface IngestedBatch {

@@ -24,13 +24,16 @@
  * Signatures. For every entry whose envelope reads as above (whatever its payload type and number
  * of signatures), each signature naming a key of the ring is checked as `checkSignature` checks
  * it (`verifyEd25519`, Go crypto/ed25519 rules, over the PAE): the outcomes `decodeRun` computes.
- * They travel with the entry, and an entry that then does not decode discards them. Registration keys are added to the ring as they are seen (any
- * registration-typed payload with a `key`: computing outcomes for a key that turns out not to
- * matter is harmless; the evaluation decides which keys count).
+ * They travel with the entry, and an entry that then does not decode discards them. Registration
+ * keys are offered to the ring as they are seen (any registration-typed payload with a `key`).
+ * The verifier's ring takes them: computing outcomes for a key that turns out not to matter is
+ * harmless, and the evaluation decides which keys count. The log's preparation
+ * (../log/prepare-batch.ts, with the `admission` option) reads submissions with the same packer
+ * and takes node keys only once their registration is logged.
  *
  * This module imports neither zod nor the protocol schemas (a worker thread starts faster without
- * them): the schema constants it needs come in a `PackRules` (`packRules()` in ./ingest.ts builds
- * it from protocol/src/schemas.ts). Pure: no I/O.
+ * them): the schema constants it needs come in a `PackRules` (`packRules()` in ./pack-rules.ts
+ * builds it from protocol/src/schemas.ts). Pure: no I/O.
  */
 import { pae, paeTypeHeader } from '../../protocol/src/dsse.js';
 import { decodeBase64Into, tryFromBase64 } from '../core/bytes.js';

@@ -2,7 +2,7 @@
  * One thread of the ingestion pool: packs the runs it is sent (./packed.ts: leaf hashes,
  * signature checks for the keys it knows, usage reports and meter readings decoded into columns)
  * and transfers the columns back. It loads neither zod nor the protocol schemas: the schema
- * constants come in `workerData.rules` (`packRules()` of ./ingest.ts).
+ * constants come in `workerData.rules` (`packRules()` of ./pack-rules.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { httpGet } from '../client/http-get.js';
