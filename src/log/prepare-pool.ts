@@ -23,11 +23,11 @@ import {
   fromWireError,
   type Prepared,
   type PreparedStatement,
-  prepareInline,
   KeyRing as Ring,
   type SignatureOutcome,
   type WireError,
 } from './prepare.js';
+import { BatchPreparer } from './prepare-batch.js';
 
 /** Prepares submitted bodies for admission. */
 export interface Preparer {
@@ -45,19 +45,43 @@ export interface Preparer {
 }
 
 /**
- * Preparation on the calling thread. It computes no outcomes ahead: admission verifies the one
- * signature it settles on, after its other checks, as the log always did.
+ * Preparation on the calling thread (machines with one core): the same reading and the same
+ * signature checks ahead as a worker makes (./prepare-batch.ts), against the same candidate keys.
  */
 export class InlinePreparer implements Preparer {
   readonly threads = 0;
   private readonly ring = new Ring();
-  async prepare(bodies: readonly Uint8Array[]): Promise<Prepared[]> {
-    return bodies.map((b) => prepareInline(b, this.ring));
+  private readonly batch = new BatchPreparer(this.ring);
+  constructor(admitVkeys: readonly string[] = []) {
+    this.ring.setAdmitKeys(admitVkeys);
   }
-  setAdmitKeys(): void {}
-  addNodeKeys(): void {}
+  async prepare(bodies: readonly Uint8Array[]): Promise<Prepared[]> {
+    const b = this.batch.prepare(bodies);
+    return bodies.map((_, i) =>
+      preparedOf(b.meta[i]!, b.entries[i]!, b.leaf.subarray(i * 32, i * 32 + 32)),
+    );
+  }
+  setAdmitKeys(vkeys: readonly string[]): void {
+    this.ring.setAdmitKeys(vkeys);
+  }
+  addNodeKeys(vkeys: readonly string[]): void {
+    this.ring.addNodeKeys(vkeys);
+  }
   async ready(): Promise<void> {}
   async close(): Promise<void> {}
+}
+
+/** What a preparation's meta, entry and leaf hash say of one body. */
+function preparedOf(meta: WireMeta, entry: Uint8Array, leafHash: Uint8Array): Prepared {
+  if ('error' in meta) return { error: fromWireError(meta.error) };
+  return {
+    payloadType: meta.payloadType,
+    payload: meta.payload,
+    keyids: meta.keyids,
+    entry,
+    leafHash,
+    outcomes: meta.outcomes,
+  } as PreparedStatement;
 }
 
 /** @internal Main thread → worker. */
@@ -200,21 +224,9 @@ export class WorkerPreparer implements Preparer {
     slot.load -= job.parts.length;
     if (slot.jobs.size === 0) slot.w.unref();
     for (let i = 0; i < job.parts.length; i++) {
-      const meta = m.meta[i]!;
       const { req, index } = job.parts[i]!;
-      if ('error' in meta) {
-        this.settle(req, index, { error: fromWireError(meta.error) });
-        continue;
-      }
-      const p = {
-        payloadType: meta.payloadType,
-        payload: meta.payload,
-        keyids: meta.keyids,
-        entry: m.buf.subarray(m.offsets[i]!, m.offsets[i + 1]!),
-        leafHash: m.leaf.subarray(i * 32, i * 32 + 32),
-        outcomes: meta.outcomes,
-      } as PreparedStatement;
-      this.settle(req, index, p);
+      const entry = m.buf.subarray(m.offsets[i]!, m.offsets[i + 1]!);
+      this.settle(req, index, preparedOf(m.meta[i]!, entry, m.leaf.subarray(i * 32, i * 32 + 32)));
     }
   }
 
@@ -331,5 +343,5 @@ export function defaultThreads(): number {
 
 /** A preparer with `threads` worker threads (0: inline). */
 export function createPreparer(threads: number, admitVkeys: readonly string[]): Preparer {
-  return threads > 0 ? new WorkerPreparer(threads, admitVkeys) : new InlinePreparer();
+  return threads > 0 ? new WorkerPreparer(threads, admitVkeys) : new InlinePreparer(admitVkeys);
 }

@@ -168,23 +168,6 @@ export function prepareParsed(
   return { parsed, leafHash: hashLeaf(parsed.entry), outcomes };
 }
 
-/** Prepares one body on the calling thread. */
-export function prepareInline(body: Uint8Array, ring: KeyRing): Prepared {
-  try {
-    const { parsed, leafHash, outcomes } = prepareParsed(body, ring);
-    return {
-      payloadType: parsed.payloadType,
-      payload: admissionPayload(parsed.payloadType, parsed.payload),
-      keyids: parsed.envelope.signatures.map((s) => s.keyid),
-      entry: parsed.entry,
-      leafHash,
-      outcomes,
-    } as PreparedStatement;
-  } catch (e) {
-    return { error: e instanceof VPauseError ? e : fromWireError(toWireError(e)) };
-  }
-}
-
 /**
  * Checks the signature of `key` (a VerifierKey, or a vkey string) on a prepared statement, with
  * the rule and errors of `verifyStatementSignature`: from the outcome computed ahead when there

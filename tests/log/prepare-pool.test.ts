@@ -215,31 +215,38 @@ describe('the preparation pool', () => {
     }
   });
 
-  it('verifies inline what its workers do not know yet, and teaches them the key', async () => {
-    const lab = new TestLab('lab-a.example');
-    const storage = new MemoryStorage();
-    const first = service(0, storage);
-    await first.start();
-    await first.submit(lab.register('late').body);
-    await first.close();
-    // A fresh pool over the same storage: its workers know only the admission list's keys.
-    const svc = service(1, storage);
-    await svc.start();
-    try {
-      const bad = withBadSig(lab.usage('late').body);
-      const [p] = await svc.preparation.prepare([bad]);
-      expect('outcomes' in p! && p.outcomes.size).toBe(0);
-      await expect(svc.submit(bad)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
-      lab.nodes.get('late')!.seq = 0;
-      const good = lab.usage('late').body;
-      expect((await svc.submit(good)).index).toBe(1);
-      // The key was pushed to the worker: the next report comes with its outcome computed.
-      const [q] = await svc.preparation.prepare([lab.usage('late').body]);
-      expect('outcomes' in q! && [...q.outcomes.values()]).toEqual([null]);
-    } finally {
-      await svc.close();
-    }
-  });
+  // The inline preparer (one core) reads and checks ahead exactly as a worker does.
+  it.each([
+    ['a pool', 1],
+    ['the inline preparer', 0],
+  ])(
+    'verifies inline what %s does not know yet, and then checks the key ahead',
+    async (_, threads) => {
+      const lab = new TestLab('lab-a.example');
+      const storage = new MemoryStorage();
+      const first = service(0, storage);
+      await first.start();
+      await first.submit(lab.register('late').body);
+      await first.close();
+      // A fresh preparer over the same storage: it knows only the admission list's keys.
+      const svc = service(threads, storage);
+      await svc.start();
+      try {
+        const bad = withBadSig(lab.usage('late').body);
+        const [p] = await svc.preparation.prepare([bad]);
+        expect('outcomes' in p! && p.outcomes.size).toBe(0);
+        await expect(svc.submit(bad)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+        lab.nodes.get('late')!.seq = 0;
+        const good = lab.usage('late').body;
+        expect((await svc.submit(good)).index).toBe(1);
+        // The key was pushed to the worker: the next report comes with its outcome computed.
+        const [q] = await svc.preparation.prepare([lab.usage('late').body]);
+        expect('outcomes' in q! && [...q.outcomes.values()]).toEqual([null]);
+      } finally {
+        await svc.close();
+      }
+    },
+  );
 
   it('refuses a revoked key even though its signature verifies', async () => {
     const lab = new TestLab('lab-a.example');
