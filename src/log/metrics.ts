@@ -13,6 +13,7 @@ export interface LogMetrics {
   pending: Gauge;
   proofIndexLeaves: Gauge;
   proofIndexRewrites: Counter;
+  prepared: Counter<'path'>;
 }
 
 export function createLogMetrics(registry = new Registry(), defaults = true): LogMetrics {
@@ -71,6 +72,14 @@ export function createLogMetrics(registry = new Registry(), defaults = true): Lo
     proofIndexRewrites: new Counter({
       name: 'vpause_log_proof_index_rewrites_total',
       help: 'Proof index tiles rewritten from the database after a block failed its check',
+      registers: [registry],
+    }),
+    prepared: new Counter({
+      name: 'vpause_log_prepared_total',
+      help:
+        'Submitted bodies prepared, by path: packed (canonical usage and meter entries, read in ' +
+        'one pass over the bytes) or parsed (everything else, through the strict parser)',
+      labelNames: ['path'],
       registers: [registry],
     }),
   };

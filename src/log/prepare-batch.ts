@@ -44,7 +44,7 @@ export interface PreparedBatch {
 
 export class BatchPreparer {
   private readonly packer: Packer;
-  /** Bodies the packer prepared (the rest went through prepareParsed), for tests. */
+  /** Bodies the packer prepared so far (the rest went through prepareParsed). */
   packed = 0;
 
   constructor(private readonly ring: KeyRing) {

@@ -29,6 +29,9 @@ import {
 } from './prepare.js';
 import { BatchPreparer } from './prepare-batch.js';
 
+/** Told, after each prepared batch, how many bodies it had and how many the packer read. */
+export type OnPrepared = (bodies: number, packed: number) => void;
+
 /** Prepares submitted bodies for admission. */
 export interface Preparer {
   /** One result per body, in order. Never rejects for a bad body: that is an `{ error }`. */
@@ -52,11 +55,16 @@ export class InlinePreparer implements Preparer {
   readonly threads = 0;
   private readonly ring = new Ring();
   private readonly batch = new BatchPreparer(this.ring);
-  constructor(admitVkeys: readonly string[] = []) {
+  constructor(
+    admitVkeys: readonly string[] = [],
+    private readonly onPrepared?: OnPrepared,
+  ) {
     this.ring.setAdmitKeys(admitVkeys);
   }
   async prepare(bodies: readonly Uint8Array[]): Promise<Prepared[]> {
+    const before = this.batch.packed;
     const b = this.batch.prepare(bodies);
+    this.onPrepared?.(bodies.length, this.batch.packed - before);
     return bodies.map((_, i) =>
       preparedOf(b.meta[i]!, b.entries[i]!, b.leaf.subarray(i * 32, i * 32 + 32)),
     );
@@ -111,6 +119,8 @@ export interface FromWorker {
   offsets: Uint32Array;
   leaf: Uint8Array;
   meta: WireMeta[];
+  /** bodies of the job the packer read */
+  packed: number;
 }
 
 interface Request {
@@ -151,7 +161,11 @@ export class WorkerPreparer implements Preparer {
   /** Workers replaced after dying (tests, metrics). */
   restarts = 0;
 
-  constructor(threads: number, admitVkeys: readonly string[]) {
+  constructor(
+    threads: number,
+    admitVkeys: readonly string[],
+    private readonly onPrepared?: OnPrepared,
+  ) {
     this.threads = Math.max(1, threads);
     this.admit = [...admitVkeys];
     for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn());
@@ -223,6 +237,7 @@ export class WorkerPreparer implements Preparer {
     slot.jobs.delete(m.id);
     slot.load -= job.parts.length;
     if (slot.jobs.size === 0) slot.w.unref();
+    this.onPrepared?.(job.parts.length, m.packed);
     for (let i = 0; i < job.parts.length; i++) {
       const { req, index } = job.parts[i]!;
       const entry = m.buf.subarray(m.offsets[i]!, m.offsets[i + 1]!);
@@ -342,6 +357,12 @@ export function defaultThreads(): number {
 }
 
 /** A preparer with `threads` worker threads (0: inline). */
-export function createPreparer(threads: number, admitVkeys: readonly string[]): Preparer {
-  return threads > 0 ? new WorkerPreparer(threads, admitVkeys) : new InlinePreparer(admitVkeys);
+export function createPreparer(
+  threads: number,
+  admitVkeys: readonly string[],
+  onPrepared?: OnPrepared,
+): Preparer {
+  return threads > 0
+    ? new WorkerPreparer(threads, admitVkeys, onPrepared)
+    : new InlinePreparer(admitVkeys, onPrepared);
 }

@@ -126,7 +126,10 @@ export class LogService {
     this.log = cfg.logger;
     this.metrics = cfg.metrics;
     this.publishFn = cfg.publish ?? (async (cp) => cp);
-    this.preparer = createPreparer(cfg.threads ?? 0, admitVkeys(cfg.admit));
+    this.preparer = createPreparer(cfg.threads ?? 0, admitVkeys(cfg.admit), (n, packed) => {
+      this.metrics.prepared.inc({ path: 'packed' }, packed);
+      this.metrics.prepared.inc({ path: 'parsed' }, n - packed);
+    });
     this.batcher = new Batcher<SequenceItem, SequenceResult>(
       (items) => this.storage.sequence(items),
       { maxBatch: cfg.maxSequenceBatch ?? 4096, maxPending: cfg.maxPending ?? 50_000 },

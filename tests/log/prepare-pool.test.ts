@@ -32,13 +32,17 @@ function admitIndex(): AdmitIndex {
   });
 }
 
-function service(threads: number, storage = new MemoryStorage()) {
+function service(
+  threads: number,
+  storage = new MemoryStorage(),
+  metrics = createLogMetrics(undefined, false),
+) {
   return new LogService({
     storage,
     signer: testKey('pool.example/log').signer,
     admit: admitIndex(),
     logger: silentLogger(),
-    metrics: createLogMetrics(undefined, false),
+    metrics,
     integrateIntervalMs: 20,
     threads,
   });
@@ -322,6 +326,26 @@ describe('the preparation pool', () => {
       const [p] = await svc.preparation.prepare([body]);
       expect('outcomes' in p! && [...p.outcomes.values()]).toEqual([null]);
       expect((await svc.submit(body)).index).toBe(0);
+    } finally {
+      await svc.close();
+    }
+  });
+  it.each([
+    ['a pool', 2],
+    ['the inline preparer', 0],
+  ])('counts the bodies %s read in one pass and those it parsed', async (_, threads) => {
+    const metrics = createLogMetrics(undefined, false);
+    const svc = service(threads, new MemoryStorage(), metrics);
+    await svc.start();
+    try {
+      const lab = new TestLab('lab-a.example');
+      await svc.submit(lab.register('p1').body); // a registration: parsed
+      await svc.submitBatch([lab.usage('p1').body, lab.usage('p1').body]); // canonical: packed
+      const spaced = JSON.stringify(obj(lab.usage('p1').body), null, 1); // not canonical: parsed
+      expect((await svc.submit(utf8(spaced))).index).toBe(3);
+      const got = await metrics.prepared.get();
+      const by = Object.fromEntries(got.values.map((v) => [v.labels.path, v.value]));
+      expect(by).toEqual({ packed: 2, parsed: 2 });
     } finally {
       await svc.close();
     }
