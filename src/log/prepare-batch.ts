@@ -40,12 +40,12 @@ export interface PreparedBatch {
   /** 32 bytes per body (zero when refused) */
   leaf: Uint8Array<ArrayBuffer>;
   meta: WireMeta[];
+  /** bodies the packer read (the rest went through prepareParsed) */
+  packed: number;
 }
 
 export class BatchPreparer {
   private readonly packer: Packer;
-  /** Bodies the packer prepared so far (the rest went through prepareParsed). */
-  packed = 0;
 
   constructor(private readonly ring: KeyRing) {
     // Registration keys are not taken from submissions: the service adds them once logged.
@@ -63,6 +63,7 @@ export class BatchPreparer {
     const entries: Uint8Array[] = new Array(n);
     const meta: WireMeta[] = new Array(n);
     const leaf = new Uint8Array(n * 32);
+    let packed = 0;
     for (let i = 0; i < n; i++) {
       const body = bodies[i]!;
       // The outcomes of the packer's signature checks for this body's envelope, if it read it.
@@ -94,7 +95,7 @@ export class BatchPreparer {
         }
         continue;
       }
-      this.packed++;
+      packed++;
       entries[i] = body;
       leaf.set(run.leaf.subarray(i * 32, i * 32 + 32), i * 32);
       const str = STR_WIDTH * i;
@@ -123,6 +124,6 @@ export class BatchPreparer {
         outcomes: outcomes ?? new Map(),
       };
     }
-    return { entries, leaf, meta };
+    return { entries, leaf, meta, packed };
   }
 }

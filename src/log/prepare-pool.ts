@@ -62,9 +62,8 @@ export class InlinePreparer implements Preparer {
     this.ring.setAdmitKeys(admitVkeys);
   }
   async prepare(bodies: readonly Uint8Array[]): Promise<Prepared[]> {
-    const before = this.batch.packed;
     const b = this.batch.prepare(bodies);
-    this.onPrepared?.(bodies.length, this.batch.packed - before);
+    this.onPrepared?.(bodies.length, b.packed);
     return bodies.map((_, i) =>
       preparedOf(b.meta[i]!, b.entries[i]!, b.leaf.subarray(i * 32, i * 32 + 32)),
     );

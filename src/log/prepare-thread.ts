@@ -27,8 +27,7 @@ port.on('message', (m: ToWorker) => {
   const n = m.offsets.length - 1;
   const bodies: Uint8Array[] = new Array(n);
   for (let i = 0; i < n; i++) bodies[i] = m.buf.subarray(m.offsets[i]!, m.offsets[i + 1]!);
-  const before = batch.packed;
-  const { entries, leaf, meta } = batch.prepare(bodies);
+  const { entries, leaf, meta, packed } = batch.prepare(bodies);
   let total = 0;
   for (const e of entries) total += e.length;
   const buf = new Uint8Array(total);
@@ -39,7 +38,7 @@ port.on('message', (m: ToWorker) => {
     o += entries[i]!.length;
     offsets[i + 1] = o;
   }
-  const out: FromWorker = { id: m.id, buf, offsets, leaf, meta, packed: batch.packed - before };
+  const out: FromWorker = { id: m.id, buf, offsets, leaf, meta, packed };
   port.postMessage(out, [buf.buffer, offsets.buffer, leaf.buffer]);
 });
 port.postMessage({ ready: true });

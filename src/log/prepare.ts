@@ -109,20 +109,12 @@ export class KeyRing {
     }
   }
 
-  /** The candidate keys of a keyid, as one list. */
+  /** The candidate keys of a keyid: the admission list's, then the node keys. */
   get(keyid: string): readonly VerifierKey[] | undefined {
     const a = this.admit.get(keyid);
     const n = this.nodes.get(keyid);
     if (a === undefined) return n;
     return n === undefined ? a : [...a, ...n];
-  }
-
-  /** The candidate keys of a keyid. */
-  *candidates(keyid: string): Generator<VerifierKey> {
-    const a = this.admit.get(keyid);
-    if (a !== undefined) yield* a;
-    const n = this.nodes.get(keyid);
-    if (n !== undefined) yield* n;
   }
 }
 
@@ -151,7 +143,7 @@ export function prepareParsed(
   const parsed = parseEntry(body);
   const outcomes = new Map<string, SignatureOutcome>();
   for (const s of parsed.envelope.signatures) {
-    for (const k of ring.candidates(s.keyid)) {
+    for (const k of ring.get(s.keyid) ?? []) {
       const o = known?.get(k.vkey);
       if (o !== undefined) {
         outcomes.set(k.vkey, o);

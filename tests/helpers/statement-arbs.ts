@@ -241,3 +241,76 @@ export const textOf = (p: Record<string, unknown>, how: number): string => {
       return canon.replace('idle', 'id\\u006ce');
   }
 };
+
+/** The text of a node registration (JCS) of `key`, for lab-a.example's node f1/c1/n9. */
+export function registrationText(key: string): string {
+  return sortedJson({
+    v: 1,
+    lab: 'lab-a.example',
+    action: 'add',
+    role: 'node',
+    key,
+    facility: 'f1',
+    cluster: 'c1',
+    node: 'n9',
+    time: '2026-11-26T00:00:00Z',
+  });
+}
+
+/**
+ * One payload text of `type` in envelopes the byte-level readers must leave to the strict path,
+ * or read with care: other forms, several or no signatures (signers a, b, c), and signatures
+ * that are not canonical base64 of 64 bytes.
+ */
+export function envelopeVariants(
+  type: string,
+  text: string,
+  a: Signer,
+  b: Signer,
+  c: Signer,
+): Uint8Array[] {
+  return [
+    entry(type, text, [a], 'spaced'),
+    entry(type, text, [a], 'reordered'),
+    entry(type, text, [a, b]),
+    entry(type, text, [b, a, c]),
+    entry(type, text, [a, a]),
+    entry(type, text, []),
+    entry(type, text, [a], 'jcs', (s) => s.replace(/==$/, '=')),
+    entry(type, text, [a], 'jcs', (s) => `${s.slice(0, -3)}B==`),
+    entry(type, text, [a], 'jcs', (s) => s.slice(4)),
+    entry(type, text, [a], 'jcs', (s) => `${s}AAAA`),
+    entry(type, text, [a], 'jcs', () => 'not base64!'),
+    entry(type, text, [a], 'jcs', (s) => s.replace('/', '\\/')),
+  ];
+}
+
+/** Bodies that are no envelope: empty, an envelope frame without signatures, not JSON. */
+export function nonEnvelopes(): Uint8Array[] {
+  return [
+    new Uint8Array(0),
+    new Uint8Array(Buffer.from('{"payload":"","payloadType":"x","signatures":[]}')),
+    new Uint8Array(Buffer.from('not json at all')),
+  ];
+}
+
+/** Up to three byte edits: set, insert or delete a byte at a position (taken modulo the length). */
+export const byteEditsArb = fc.array(
+  fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')),
+  { minLength: 1, maxLength: 3 },
+);
+
+/** `bytes` with `edits` (byteEditsArb) applied, as a new array. */
+export function applyEdits(
+  bytes: Uint8Array,
+  edits: readonly (readonly [number, number, string])[],
+): Uint8Array {
+  const b = [...bytes];
+  for (const [at, byte, op] of edits) {
+    const i = at % (b.length + 1);
+    if (op === 'set' && i < b.length) b[i] = byte;
+    else if (op === 'insert') b.splice(i, 0, byte);
+    else if (op === 'delete' && i < b.length) b.splice(i, 1);
+  }
+  return new Uint8Array(b);
+}

@@ -10,10 +10,15 @@ import { PAYLOAD_TYPE } from '../../protocol/src/schemas.js';
 import { admissionPayload, KeyRing, prepareParsed, toWireError } from '../../src/log/prepare.js';
 import { BatchPreparer } from '../../src/log/prepare-batch.js';
 import {
+  applyEdits,
+  byteEditsArb,
   entry,
+  envelopeVariants,
   howArb,
   meter,
   meterArb,
+  nonEnvelopes,
+  registrationText,
   sortedJson,
   textOf,
   usage,
@@ -55,7 +60,6 @@ function reference(body: Uint8Array, r: KeyRing) {
 
 /** Prepares `bodies` as one batch and holds each result to the reference; the bodies packed. */
 function expectSame(bodies: Uint8Array[], batch = new BatchPreparer(ring())): number {
-  const before = batch.packed;
   const got = batch.prepare(bodies);
   expect(got.entries.length).toBe(bodies.length);
   const r = ring();
@@ -67,7 +71,7 @@ function expectSame(bodies: Uint8Array[], batch = new BatchPreparer(ring())): nu
       meta: 'error' in m ? m : { ...m, outcomes: [...m.outcomes].sort() },
     }).toEqual(reference(b, r));
   });
-  return batch.packed - before;
+  return got.packed;
 }
 
 describe('batch preparation', () => {
@@ -132,29 +136,9 @@ describe('batch preparation', () => {
 
   it('gives what prepareParsed gives for other envelopes, kinds and bodies, in one batch', () => {
     const text = sortedJson(usage());
-    const reg = sortedJson({
-      v: 1,
-      lab: 'lab-a.example',
-      action: 'add',
-      role: 'node',
-      key: stranger.vkey,
-      facility: 'f1',
-      cluster: 'c1',
-      node: 'n9',
-      time: '2026-11-26T00:00:00Z',
-    });
+    const reg = registrationText(stranger.vkey);
     const bodies = [
-      entry(PAYLOAD_TYPE.usage, text, [node], 'spaced'),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'reordered'),
-      entry(PAYLOAD_TYPE.usage, text, [node, other]),
-      entry(PAYLOAD_TYPE.usage, text, [other, node, stranger]),
-      entry(PAYLOAD_TYPE.usage, text, [node, node]),
-      entry(PAYLOAD_TYPE.usage, text, []),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => s.replace(/==$/, '=')),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => `${s.slice(0, -3)}B==`),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => s.slice(4)),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', () => 'not base64!'),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => s.replace('/', '\\/')),
+      ...envelopeVariants(PAYLOAD_TYPE.usage, text, node, other, stranger),
       entry(PAYLOAD_TYPE.meter, text, [node]),
       entry(PAYLOAD_TYPE.usage, sortedJson(meter()), [meterKey]),
       // registrations: the strict path, with the packer's check of the root's signature
@@ -164,9 +148,7 @@ describe('batch preparation', () => {
       entry('application/vnd.vpause.other+json', text, [node]),
       // a registration's key is not taken from submissions: still no outcome for it here
       entry(PAYLOAD_TYPE.usage, text, [stranger]),
-      new Uint8Array(0),
-      new Uint8Array(Buffer.from('{"payload":"","payloadType":"x","signatures":[]}')),
-      new Uint8Array(Buffer.from('not json at all')),
+      ...nonEnvelopes(),
       entry(PAYLOAD_TYPE.usage, text, [node]),
     ];
     // the stranger's report and the last one pack (and the '\\/' edit, when the signature has
@@ -183,29 +165,24 @@ describe('batch preparation', () => {
     ];
     const batch = new BatchPreparer(ring());
     fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 1 }),
-        fc.array(
-          fc.tuple(
-            fc.nat(),
-            fc.integer({ min: 0, max: 255 }),
-            fc.constantFrom('set', 'insert', 'delete'),
-          ),
-          { minLength: 1, maxLength: 3 },
-        ),
-        (which, edits) => {
-          const b = [...base[which]!];
-          for (const [at, byte, op] of edits) {
-            const i = at % (b.length + 1);
-            if (op === 'set' && i < b.length) b[i] = byte;
-            else if (op === 'insert') b.splice(i, 0, byte);
-            else if (op === 'delete' && i < b.length) b.splice(i, 1);
-          }
-          // next to an unchanged body, so that positions in the batch are checked too
-          expectSame([new Uint8Array(b), base[1 - which]!], batch);
-        },
-      ),
+      fc.property(fc.integer({ min: 0, max: 1 }), byteEditsArb, (which, edits) => {
+        // next to an unchanged body, so that positions in the batch are checked too
+        expectSame([applyEdits(base[which]!, edits), base[1 - which]!], batch);
+      }),
       { numRuns: 1000 },
+    );
+  });
+
+  it("takes the outcomes given for a body's envelope as they are, and checks only the others", () => {
+    const r = ring();
+    const body = entry(PAYLOAD_TYPE.usage, sortedJson(usage()), [node]);
+    const given = { code: 'SIGNATURE_INVALID', message: 'as computed ahead' };
+    // a false outcome given for a signature that verifies: kept, so it was not checked again
+    expect(prepareParsed(body, r, new Map([[node.vkey, given]])).outcomes.get(node.vkey)).toBe(
+      given,
+    );
+    expect(prepareParsed(body, r, new Map([[other.vkey, given]])).outcomes.get(node.vkey)).toBe(
+      null,
     );
   });
 

@@ -42,7 +42,7 @@ async function grownStorage() {
 const tmp = mkdtempSync(join(tmpdir(), 'vpause-proofs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function service(storage: MemoryStorage, proofIndex?: ProofIndex) {
+function service(storage: MemoryStorage, proofIndex?: ProofIndex, maxIntegrateBatch = 300) {
   return new LogService({
     ...(proofIndex !== undefined ? { proofIndex } : {}),
     storage,
@@ -51,7 +51,7 @@ function service(storage: MemoryStorage, proofIndex?: ProofIndex) {
     logger: silentLogger(),
     metrics: createLogMetrics(undefined, false),
     sequencer: false,
-    maxIntegrateBatch: 300,
+    maxIntegrateBatch,
   });
 }
 
@@ -153,15 +153,8 @@ describe('the log serves proofs from stored tiles and tile summaries', () => {
         return { leafHash: leaves[i]!, data };
       }),
     );
-    const svc = new LogService({
-      storage,
-      signer: testKey('proofs.example/log').signer,
-      admit: indexAdmitList({ labs: [], meters: [] }),
-      logger: silentLogger(),
-      metrics: createLogMetrics(undefined, false),
-      sequencer: false,
-      proofIndex: ProofIndex.open(join(tmp, 'integrated.bin')),
-    });
+    // All five tiles in one integration.
+    const svc = service(storage, ProofIndex.open(join(tmp, 'integrated.bin')), SIZE);
     await svc.start();
     expect(await svc.integrateOnce()).toBe(true);
     expect(svc.proofIndexSize).toBe(5 * 256); // written before integrateOnce resolved

@@ -14,10 +14,15 @@ import { decodeRun, KeyRing, packRules, unpackRun } from '../../src/verifier/ing
 import { PackedRecord, StringTable } from '../../src/verifier/log-index.js';
 import { Packer } from '../../src/verifier/packed.js';
 import {
+  applyEdits,
+  byteEditsArb,
   entry,
+  envelopeVariants,
   howArb,
   meter,
   meterArb,
+  nonEnvelopes,
+  registrationText,
   sortedJson,
   textOf,
   usage,
@@ -94,30 +99,9 @@ describe('packed ingestion', () => {
 
   it('gives the same records for other envelopes: forms, signatures, payload types', () => {
     const text = sortedJson(usage());
-    const reg = sortedJson({
-      v: 1,
-      lab: 'lab-a.example',
-      action: 'add',
-      role: 'node',
-      key: stranger.vkey,
-      facility: 'f1',
-      cluster: 'c1',
-      node: 'n9',
-      time: '2026-11-26T00:00:00Z',
-    });
+    const reg = registrationText(stranger.vkey);
     const cases = [
-      entry(PAYLOAD_TYPE.usage, text, [node], 'spaced'),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'reordered'),
-      entry(PAYLOAD_TYPE.usage, text, [node, other]),
-      entry(PAYLOAD_TYPE.usage, text, [other, node, stranger]),
-      entry(PAYLOAD_TYPE.usage, text, [node, node]),
-      entry(PAYLOAD_TYPE.usage, text, []),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => s.replace(/==$/, '=')),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => `${s.slice(0, -3)}B==`),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => s.slice(4)),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => `${s}AAAA`),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', () => 'not base64!'),
-      entry(PAYLOAD_TYPE.usage, text, [node], 'jcs', (s) => s.replace('/', '\\/')),
+      ...envelopeVariants(PAYLOAD_TYPE.usage, text, node, other, stranger),
       entry(PAYLOAD_TYPE.meter, text, [node]),
       entry(PAYLOAD_TYPE.usage, sortedJson(meter()), [meterKey]),
       entry(PAYLOAD_TYPE.registration, reg, [node]),
@@ -125,9 +109,7 @@ describe('packed ingestion', () => {
       entry('application/vnd.vpause.usage+json; x', text, [node]),
       // the registration's key is then checked ahead for the entries that follow
       entry(PAYLOAD_TYPE.usage, text, [stranger]),
-      new Uint8Array(0),
-      new Uint8Array(Buffer.from('{"payload":"","payloadType":"x","signatures":[]}')),
-      new Uint8Array(Buffer.from('not json at all')),
+      ...nonEnvelopes(),
     ];
     expectSame(cases);
     const { packed } = both(cases);
@@ -142,27 +124,9 @@ describe('packed ingestion', () => {
       entry(PAYLOAD_TYPE.meter, sortedJson(meter()), [meterKey]),
     ];
     fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 1 }),
-        fc.array(
-          fc.tuple(
-            fc.nat(),
-            fc.integer({ min: 0, max: 255 }),
-            fc.constantFrom('set', 'insert', 'delete'),
-          ),
-          { minLength: 1, maxLength: 3 },
-        ),
-        (which, edits) => {
-          const b = [...base[which]!];
-          for (const [at, byte, op] of edits) {
-            const i = at % (b.length + 1);
-            if (op === 'set' && i < b.length) b[i] = byte;
-            else if (op === 'insert') b.splice(i, 0, byte);
-            else if (op === 'delete' && i < b.length) b.splice(i, 1);
-          }
-          expectSame([new Uint8Array(b)]);
-        },
-      ),
+      fc.property(fc.integer({ min: 0, max: 1 }), byteEditsArb, (which, edits) => {
+        expectSame([applyEdits(base[which]!, edits)]);
+      }),
       { numRuns: 1500 },
     );
   });
