@@ -44,7 +44,7 @@ import type { VPausePolicy } from '../policy/vpause-policy.js';
 import { parseCheckpoint } from '../tlog/checkpoint.js';
 import { KeyTable, labRootKeys, signedBy } from './authenticity.js';
 import { VerifierError } from './errors.js';
-import { type Cited, checkpointRef, cmp, FindingSet } from './findings.js';
+import { type Cited, checkpointRef, cmp, FindingSet, type UsedStatements } from './findings.js';
 import {
   chainsTo,
   energyOf,
@@ -95,7 +95,7 @@ export interface EvaluationInput {
 export interface Evaluation {
   verdict: Verdict;
   /** every statement the verdict rests on, by leaf index */
-  used: Map<number, StatementRecord>;
+  used: UsedStatements;
   /** the checkpoints the verdict rests on (anchor and the witnessed times of the statements) */
   checkpoints: ObservedCheckpoint[];
   /** authentic usage reports in the window (what an audit samples) */
@@ -1080,7 +1080,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   const findings = [...forkFindings, ...fs.findings()];
   const checkpoints = new Set<ObservedCheckpoint>();
   if (input.anchor !== undefined) checkpoints.add(input.anchor);
-  for (const i of fs.used.keys()) for (const c of timeline.evidenceFor(i)) checkpoints.add(c);
+  for (const r of fs.used.values()) for (const c of timeline.evidenceFor(r.index)) checkpoints.add(c);
   const anchor = input.anchor;
   const verdict: Verdict = {
     v: 1,

@@ -1,0 +1,41 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { UsedStatements } from '../../src/verifier/findings.js';
+import type { StatementRecord } from '../../src/verifier/log-index.js';
+
+const rec = (index: number) => ({ index }) as StatementRecord;
+
+describe('UsedStatements', () => {
+  it('keeps each leaf index once, in the order first used, as a Map would', () => {
+    const index = fc.oneof(fc.nat(5000), fc.integer({ min: 2 ** 26 - 3, max: 2 ** 26 + 3 }));
+    fc.assert(
+      fc.property(
+        fc.array(index, { maxLength: 300 }),
+        fc.array(index, { maxLength: 20 }),
+        (adds, probes) => {
+          const used = new UsedStatements();
+          const ref = new Map<number, StatementRecord>();
+          const records = new Map<number, StatementRecord>();
+          for (const i of adds) {
+            // a second record object with the same index is not added
+            const r = rec(i);
+            if (!records.has(i)) records.set(i, r);
+            used.add(r);
+            if (!ref.has(i)) ref.set(i, r);
+          }
+          expect(used.size).toBe(ref.size);
+          expect([...used.keys()]).toEqual([...ref.keys()]);
+          expect([...used.values()]).toEqual([...ref.values()]);
+          for (const i of [...probes, ...adds]) {
+            expect(used.has(i)).toBe(ref.has(i));
+            expect(used.get(i)).toBe(ref.get(i));
+          }
+          // adds after a get are still found
+          used.add(rec(6000));
+          expect(used.get(6000)?.index).toBe(6000);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
