@@ -135,10 +135,44 @@ interface NodeView {
   scoped: boolean;
   /** authentic reports, one per distinct payload, in log order */
   authentic: UsageRecord[];
-  /** start seconds of the intervals of the cadence the node has an authentic report for */
-  aligned: Set<number>;
+  /** the intervals of the question (by number) the node has an authentic aligned report for */
+  aligned: IntervalFlags;
   /** authentic reports by seq */
   bySeq: SeqIndex;
+}
+
+/**
+ * Which intervals of a question (numbered k from the pause start, kFirst ≤ k < kEnd) a node has
+ * a report aligned to, a bit each. The evaluation asks once per node and interval (completeness
+ * and physics: 200,000 questions for 100 nodes over a week), where a Set of start times cost a
+ * hash lookup each. Bits are allocated up to the highest interval set, so a node costs at most
+ * (kEnd − kFirst) / 8 bytes; intervals outside the question are not kept.
+ */
+class IntervalFlags {
+  private bits = new Uint8Array(0);
+  constructor(
+    private readonly first: number,
+    private readonly end: number,
+  ) {}
+
+  set(k: number): void {
+    if (!(k >= this.first && k < this.end)) return;
+    const i = k - this.first;
+    const byte = i >>> 3;
+    if (byte >= this.bits.length) {
+      const most = (this.end - this.first + 7) >>> 3;
+      const grown = new Uint8Array(Math.min(most, Math.max(byte + 1, this.bits.length * 2, 64)));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[byte]! |= 1 << (i & 7);
+  }
+
+  has(k: number): boolean {
+    const i = k - this.first;
+    const byte = i >>> 3;
+    return i >= 0 && byte < this.bits.length && (this.bits[byte]! & (1 << (i & 7))) !== 0;
+  }
 }
 
 /**
@@ -375,7 +409,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       node: p0.node,
       scoped: inScope(p0.facility, p0.cluster),
       authentic: [],
-      aligned: new Set(),
+      aligned: new IntervalFlags(kFirst, kEnd),
       bySeq: undefined as unknown as SeqIndex,
     };
     v.bySeq = new SeqIndex(v.authentic);
@@ -400,7 +434,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       if (!v.bySeq.add(r, seqOf(r))) continue;
       v.authentic.push(r);
       const ts = timed(r);
-      if ((ts.t0 - S) % I === 0 && ts.t1 - ts.t0 === I) v.aligned.add(ts.t0);
+      if ((ts.t0 - S) % I === 0 && ts.t1 - ts.t0 === I) v.aligned.set((ts.t0 - S) / I);
     }
     views.push(v);
   }
@@ -566,7 +600,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     const due = iv.end + maxDelay <= asOf;
     for (const id of expectedIds.get(inv)!) {
       expectedNodes.add(id);
-      if (byId.get(id)?.aligned.has(iv.start) === true) {
+      if (byId.get(id)?.aligned.has(kFirst + k) === true) {
         alignedReports++;
         if (due) expectedReports++;
         else pendingReports++;
@@ -840,7 +874,7 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       }
       // Every expected node at f must have reported the interval (a missing report is a
       // finding of its own; the interval cannot be balanced).
-      if (expectedHere.some((v) => v?.aligned.has(iv.start) !== true)) return;
+      if (expectedHere.some((v) => v?.aligned.has(kFirst + k) !== true)) return;
       if (!complete[k]) {
         meterMissing.push(iv.start);
         return;
@@ -1065,8 +1099,11 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     forkFindings.push(f);
   }
   const uncovered: Cited[] = [];
-  for (const r of fs.used.values()) {
-    if (timeline.quorumCheckpoint(r.index) === undefined) uncovered.push([r, 'unwitnessed']);
+  const { indexes: usedIndexes, records: usedRecords } = fs.used;
+  for (let j = 0, n = usedIndexes.length; j < n; j++) {
+    if (timeline.quorumCheckpoint(usedIndexes[j]!) === undefined) {
+      uncovered.push([usedRecords[j]!, 'unwitnessed']);
+    }
   }
   if (uncovered.length > 0) {
     fs.add(
@@ -1080,7 +1117,14 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   const findings = [...forkFindings, ...fs.findings()];
   const checkpoints = new Set<ObservedCheckpoint>();
   if (input.anchor !== undefined) checkpoints.add(input.anchor);
-  for (const r of fs.used.values()) for (const c of timeline.evidenceFor(r.index)) checkpoints.add(c);
+  // Statements of one segment of the timeline share its evidence (the same list): add it once.
+  let lastEvidence: readonly ObservedCheckpoint[] | undefined;
+  for (const i of usedIndexes) {
+    const evidence = timeline.evidenceFor(i);
+    if (evidence === lastEvidence) continue;
+    lastEvidence = evidence;
+    for (const c of evidence) checkpoints.add(c);
+  }
   const anchor = input.anchor;
   const verdict: Verdict = {
     v: 1,

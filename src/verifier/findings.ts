@@ -39,6 +39,8 @@ const MAX_BIT_INDEX = 2 ** 26;
  */
 export class UsedStatements {
   private readonly list: StatementRecord[] = [];
+  /** their leaf indexes, in the same order (loops over indexes need not touch the records) */
+  private readonly indexList: number[] = [];
   private bits = new Uint8Array(0);
   private readonly high = new Map<number, StatementRecord>();
   /** by leaf index, made on the first `get` */
@@ -63,6 +65,7 @@ export class UsedStatements {
       this.bits[byte]! |= bit;
     }
     this.list.push(r);
+    this.indexList.push(i);
     this.byIndex?.set(i, r);
   }
 
@@ -84,12 +87,22 @@ export class UsedStatements {
 
   /** Leaf indexes, in the order first used. */
   keys(): IterableIterator<number> {
-    return this.list.map((r) => r.index).values();
+    return this.indexList.values();
   }
 
   /** The statements, in the order first used. */
   values(): IterableIterator<StatementRecord> {
     return this.list.values();
+  }
+
+  /** The leaf indexes as a list, in the order first used (live: it grows with `add`). */
+  get indexes(): readonly number[] {
+    return this.indexList;
+  }
+
+  /** The statements as a list, in the same order as `indexes` (live). */
+  get records(): readonly StatementRecord[] {
+    return this.list;
   }
 }
 
