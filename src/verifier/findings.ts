@@ -43,8 +43,6 @@ export class UsedStatements {
   private readonly indexList: number[] = [];
   private bits = new Uint8Array(0);
   private readonly high = new Map<number, StatementRecord>();
-  /** by leaf index, made on the first `get` */
-  private byIndex: Map<number, StatementRecord> | undefined;
 
   /** Adds a statement unless its leaf index is already in. */
   add(r: StatementRecord): void {
@@ -66,7 +64,6 @@ export class UsedStatements {
     }
     this.list.push(r);
     this.indexList.push(i);
-    this.byIndex?.set(i, r);
   }
 
   get size(): number {
@@ -77,12 +74,6 @@ export class UsedStatements {
     if (index >= MAX_BIT_INDEX) return this.high.has(index);
     const byte = index >>> 3;
     return byte < this.bits.length && (this.bits[byte]! & (1 << (index & 7))) !== 0;
-  }
-
-  get(index: number): StatementRecord | undefined {
-    if (!this.has(index)) return undefined;
-    this.byIndex ??= new Map(this.list.map((r) => [r.index, r]));
-    return this.byIndex.get(index);
   }
 
   /** Leaf indexes, in the order first used. */
