@@ -66,7 +66,7 @@ export async function buildBundle(
 ): Promise<EvidenceBundle> {
   if (anchor === undefined)
     throw new VerifierError('BUNDLE_INVALID', 'no checkpoint to anchor the bundle to');
-  const records = [...ev.used.values()].sort((a, b) => a.index - b.index);
+  const records = [...ev.used.records].sort((a, b) => a.index - b.index);
   const entries = await source.entriesOf(records);
   const statements: EvidenceBundle['statements'] = [];
   for (const r of records) {

@@ -35,21 +35,22 @@ const MAX_BIT_INDEX = 2 ** 26;
  * The statements an evaluation used, by leaf index, in the order first used. A list with one bit
  * per leaf index below 2^26 (most statements are used several times, and a bit costs less than a
  * map lookup; an evaluation has one record per index): a Map of 200,000 reports cost ~10 % of an
- * evaluation in hash inserts. Indexes from 2^26 on are kept in a map.
+ * evaluation in hash inserts. Indexes from 2^26 on are deduplicated by a set.
  */
 export class UsedStatements {
   private readonly list: StatementRecord[] = [];
   /** their leaf indexes, in the same order (loops over indexes need not touch the records) */
   private readonly indexList: number[] = [];
   private bits = new Uint8Array(0);
-  private readonly high = new Map<number, StatementRecord>();
+  /** the indexes from 2^26 on */
+  private readonly high = new Set<number>();
 
   /** Adds a statement unless its leaf index is already in. */
   add(r: StatementRecord): void {
     const i = r.index;
     if (i >= MAX_BIT_INDEX) {
       if (this.high.has(i)) return;
-      this.high.set(i, r);
+      this.high.add(i);
     } else {
       const byte = i >>> 3;
       const bit = 1 << (i & 7);
@@ -68,22 +69,6 @@ export class UsedStatements {
 
   get size(): number {
     return this.list.length;
-  }
-
-  has(index: number): boolean {
-    if (index >= MAX_BIT_INDEX) return this.high.has(index);
-    const byte = index >>> 3;
-    return byte < this.bits.length && (this.bits[byte]! & (1 << (index & 7))) !== 0;
-  }
-
-  /** Leaf indexes, in the order first used. */
-  keys(): IterableIterator<number> {
-    return this.indexList.values();
-  }
-
-  /** The statements, in the order first used. */
-  values(): IterableIterator<StatementRecord> {
-    return this.list.values();
   }
 
   /** The leaf indexes as a list, in the order first used (live: it grows with `add`). */

@@ -6,9 +6,15 @@
  */
 import fc from 'fast-check';
 import { signEnvelope } from '../../protocol/src/dsse.js';
-import type { testKey } from './world.js';
+import { testKey } from './world.js';
 
 export const HASH = 'ab'.repeat(32);
+
+/** The keys both readers' tests sign with: two nodes, a meter, and one no ring knows. */
+export const node = testKey('lab-a.example/node/f1/c1/n1');
+export const other = testKey('lab-a.example/node/f1/c1/n2');
+export const meterKey = testKey('meter.f1.packed.example');
+export const stranger = testKey('stranger.example/k');
 
 export function usage(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {

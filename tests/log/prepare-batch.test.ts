@@ -17,9 +17,13 @@ import {
   howArb,
   meter,
   meterArb,
+  meterKey,
+  node,
   nonEnvelopes,
+  other,
   registrationText,
   sortedJson,
+  stranger,
   textOf,
   usage,
   usageArb,
@@ -27,10 +31,6 @@ import {
 import { testKey } from '../helpers/world.js';
 
 const root = testKey('lab-a.example/root');
-const node = testKey('lab-a.example/node/f1/c1/n1');
-const other = testKey('lab-a.example/node/f1/c1/n2');
-const meterKey = testKey('meter.f1.packed.example');
-const stranger = testKey('stranger.example/k');
 
 function ring(): KeyRing {
   const r = new KeyRing();

@@ -21,19 +21,18 @@ import {
   howArb,
   meter,
   meterArb,
+  meterKey,
+  node,
   nonEnvelopes,
+  other,
   registrationText,
   sortedJson,
+  stranger,
   textOf,
   usage,
   usageArb,
 } from '../helpers/statement-arbs.js';
-import { testKey } from '../helpers/world.js';
 
-const node = testKey('lab-a.example/node/f1/c1/n1');
-const other = testKey('lab-a.example/node/f1/c1/n2');
-const meterKey = testKey('meter.f1.packed.example');
-const stranger = testKey('stranger.example/k');
 const VKEYS = [node.vkey, other.vkey, meterKey.vkey];
 
 /** The records of both paths, as plain JSON. */
