@@ -33,6 +33,7 @@ import {
 } from './log-index.js';
 import { packRules } from './pack-rules.js';
 import {
+  type CheckedOutcomes,
   type IngestInput,
   type KeyRing,
   KIND_RAW,
@@ -55,6 +56,12 @@ export interface IngestedBatch {
   records: (StatementRecord | UndecodableEntry)[];
   /** registration keys found in the run */
   newKeys: string[];
+  /**
+   * From an ingestor that defers signature checks: settles once the checks of the run's packed
+   * entries are made, with the number of outcomes that came out invalid. Until then those
+   * outcomes read as valid; from then on the records read the outcomes found.
+   */
+  checked?: Promise<number>;
 }
 
 /** Turns runs of consecutive entries into records, in order. */
@@ -213,18 +220,53 @@ export class InlineIngestor implements Ingestor {
 interface Job {
   resolve: (b: IngestedBatch) => void;
   reject: (e: unknown) => void;
+  /** a run answered whose deferred checks are still to come */
+  pending?: {
+    run: PackedRun;
+    batch: IngestedBatch;
+    resolve: (invalid: number) => void;
+    reject: (e: unknown) => void;
+  };
+}
+
+export interface WorkerIngestorOptions {
+  /**
+   * Answer each run as soon as it is read, its packed entries' signature checks still to come
+   * (`IngestedBatch.checked`): the records of a long run of bundles then reach the caller well
+   * before the last signatures are checked. Default false: a run is answered once checked.
+   */
+  defer?: boolean;
+}
+
+/** Writes deferred outcomes into their run; the records they belong to read them from now on. */
+function applyOutcomes(p: NonNullable<Job['pending']>, o: CheckedOutcomes): number {
+  let invalid = 0;
+  for (let k = 0; k < o.slots.length; k++) {
+    p.run.outValid[o.slots[k]!] = o.valid[k]!;
+    if (o.valid[k] === 1) continue;
+    invalid++;
+    const r = p.batch.records[o.entries[k]!];
+    if (r instanceof PackedRecord) r.recheck();
+  }
+  return invalid;
 }
 
 /**
- * Ingestion on a pool of worker threads. Runs are handed to the least busy worker; keys added
- * reach every worker before its next run.
+ * Ingestion on a pool of worker threads. Runs are handed to the least busy worker (a run counts
+ * until its checks are made); keys added reach every worker before its next run.
  */
 export class WorkerIngestor implements Ingestor {
   private readonly workers: { w: Worker; jobs: Map<number, Job>; table: StringTable }[] = [];
   private seq = 0;
   private failed: unknown;
+  private readonly defer: boolean;
 
-  constructor(vkeys: readonly string[], threads = availableParallelism()) {
+  constructor(
+    vkeys: readonly string[],
+    threads = availableParallelism(),
+    options: WorkerIngestorOptions = {},
+  ) {
+    this.defer = options.defer === true;
     const entry = workerEntry(
       'verifier-ingest',
       new URL('./worker-thread.ts', import.meta.url),
@@ -242,6 +284,8 @@ export class WorkerIngestor implements Ingestor {
         (m: {
           id: number;
           run?: PackedRun;
+          pending?: boolean;
+          outcomes?: CheckedOutcomes;
           error?: {
             code?: string;
             message: string;
@@ -251,8 +295,16 @@ export class WorkerIngestor implements Ingestor {
         }) => {
           const job = slot.jobs.get(m.id);
           if (job === undefined) return;
-          slot.jobs.delete(m.id);
-          if (slot.jobs.size === 0) w.unref();
+          if (m.outcomes !== undefined && job.pending !== undefined) {
+            slot.jobs.delete(m.id);
+            if (slot.jobs.size === 0) w.unref();
+            job.pending.resolve(applyOutcomes(job.pending, m.outcomes));
+            return;
+          }
+          if (m.run === undefined || m.pending !== true) {
+            slot.jobs.delete(m.id);
+            if (slot.jobs.size === 0) w.unref();
+          }
           if (m.run === undefined) {
             const err = m.error;
             job.reject(
@@ -263,16 +315,31 @@ export class WorkerIngestor implements Ingestor {
             return;
           }
           if (m.run.newKeys.length > 0) this.addKeys(m.run.newKeys);
+          let batch: IngestedBatch;
           try {
-            job.resolve(unpackRun(m.run, slot.table));
+            batch = unpackRun(m.run, slot.table);
           } catch (e) {
+            slot.jobs.delete(m.id);
             job.reject(e);
+            return;
           }
+          if (m.pending === true) {
+            const run = m.run;
+            batch.checked = new Promise<number>((resolve, reject) => {
+              job.pending = { run, batch, resolve, reject };
+            });
+            // Settled by the caller's await; a failure before that must not be unhandled.
+            batch.checked.catch(() => {});
+          }
+          job.resolve(batch);
         },
       );
       const fail = (e: unknown) => {
         this.failed = e;
-        for (const j of slot.jobs.values()) j.reject(e);
+        for (const j of slot.jobs.values()) {
+          if (j.pending !== undefined) j.pending.reject(e);
+          else j.reject(e);
+        }
         slot.jobs.clear();
       };
       w.on('error', fail);
@@ -336,7 +403,7 @@ export class WorkerIngestor implements Ingestor {
     return new Promise<IngestedBatch>((resolve, reject) => {
       slot.jobs.set(id, { resolve, reject });
       slot.w.ref();
-      slot.w.postMessage({ id, ...msg }, transfer);
+      slot.w.postMessage(this.defer ? { id, defer: true, ...msg } : { id, ...msg }, transfer);
     });
   }
 
@@ -355,7 +422,8 @@ export function createIngestor(
   vkeys: readonly string[],
   expected: number,
   threads?: number,
+  options: WorkerIngestorOptions = {},
 ): Ingestor {
   if (expected < WORKER_THRESHOLD || threads === 0) return new InlineIngestor(vkeys);
-  return new WorkerIngestor(vkeys, threads);
+  return new WorkerIngestor(vkeys, threads, options);
 }

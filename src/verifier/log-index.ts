@@ -182,7 +182,7 @@ export class PackedRecord implements StatementRecord {
   readonly keyid: string;
   /** the vkey of the one outcome computed ahead (undefined: none, or several) and whether valid */
   private readonly onlyKey: string | undefined;
-  private readonly onlyValid: boolean;
+  private onlyValid: boolean;
   private readonly outcomes: number;
 
   constructor(
@@ -202,6 +202,19 @@ export class PackedRecord implements StatementRecord {
     this.outcomes = run.outAt[i + 1]! - j;
     this.onlyKey = this.outcomes === 1 ? run.strings[run.outKey[j]!] : undefined;
     this.onlyValid = this.outcomes === 1 && run.outValid[j] === 1;
+  }
+
+  /**
+   * Reads the outcomes computed ahead again, after their run's outcome column changed (checks
+   * deferred by the ingestor: ./ingest.ts).
+   */
+  recheck(): void {
+    const j = this.run.outAt[this.i]!;
+    this.onlyValid = this.outcomes === 1 && this.run.outValid[j] === 1;
+    if (this.made !== undefined) {
+      delete this.made.valid;
+      delete this.made.invalid;
+    }
   }
 
   private get m(): Made {

@@ -159,6 +159,43 @@ export function transferList(r: PackedRun): ArrayBuffer[] {
   return [...out];
 }
 
+/**
+ * Signature checks of packed entries left for later (`Packer.runDeferring`): for job j, the PAE
+ * at msgs[msgAt[2j], msgAt[2j + 1]), the 64-byte signature at sigs[64j…], the verifier, and
+ * where its outcome goes (the run's outcome slot, and the entry of the run it belongs to).
+ */
+export interface DeferredChecks {
+  msgs: Uint8Array;
+  msgAt: Uint32Array;
+  sigs: Uint8Array;
+  keys: ((msg: Uint8Array, sig: Uint8Array) => boolean)[];
+  slots: Uint32Array;
+  entries: Uint32Array;
+}
+
+/** The outcomes of deferred checks: for job j, its slot, its entry and 1 (valid) or 0. */
+export interface CheckedOutcomes {
+  slots: Uint32Array;
+  entries: Uint32Array;
+  valid: Uint8Array;
+}
+
+/** Runs deferred signature checks (the same verifier calls `Packer.run` makes). */
+export function runDeferredChecks(d: DeferredChecks): CheckedOutcomes {
+  const n = d.slots.length;
+  const valid = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    const msg = d.msgs.subarray(d.msgAt[2 * j]!, d.msgAt[2 * j + 1]!);
+    valid[j] = d.keys[j]!(msg, d.sigs.subarray(64 * j, 64 * j + 64)) ? 1 : 0;
+  }
+  return { slots: d.slots, entries: d.entries, valid };
+}
+
+/** The buffers of checked outcomes, for postMessage's transfer list. */
+export function outcomesTransferList(o: CheckedOutcomes): ArrayBuffer[] {
+  return [o.slots.buffer, o.entries.buffer, o.valid.buffer] as ArrayBuffer[];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Times, PAE and signature checks (shared with ./decode.ts)
 
@@ -497,7 +534,10 @@ export class Packer {
   private jobSig = new Int32Array(512);
   private jobMsg = new Uint32Array(1024);
   private jobSlot = new Uint32Array(512);
+  private jobEntry = new Uint32Array(512);
   private jobs = 0;
+  /** the entry being read */
+  private current = 0;
   /** the signatures of the entry being read: keyid start, end, sig start, end */
   private sigs: number[] = [];
   /** their keyids' string-table indexes */
@@ -546,6 +586,22 @@ export class Packer {
    * @throws {MerkleError} ENTRY_BUNDLE_MALFORMED for a bundle that does not parse
    */
   run(input: IngestInput): PackedRun {
+    return this.pack(input, false).run;
+  }
+
+  /**
+   * Packs a run of entries, leaving the signature checks of its packed entries (usage reports and
+   * meter readings: nearly all of a log) for later: their outcomes read as valid in the run until
+   * the caller runs the checks (`runDeferredChecks`) and writes the outcomes in. The checks of raw
+   * entries, and of signatures that are not canonical base64 of 64 bytes (invalid without a
+   * check), are made here as `run` makes them.
+   * @throws {MerkleError} ENTRY_BUNDLE_MALFORMED for a bundle that does not parse
+   */
+  runDeferring(input: IngestInput): { run: PackedRun; deferred?: DeferredChecks } {
+    return this.pack(input, true);
+  }
+
+  private pack(input: IngestInput, defer: boolean): { run: PackedRun; deferred?: DeferredChecks } {
     let entries: readonly Uint8Array[];
     let src: Buffer | undefined;
     if ('entries' in input) {
@@ -570,6 +626,7 @@ export class Packer {
       hashLeafInto(e, leaf, i * 32);
       this.outAt[i] = this.outLen;
       this.payAt[i] = this.payLen;
+      this.current = i;
       if (this.entry(i, e, newKeys)) continue;
       this.kind[i] = KIND_RAW;
       anyRaw = true;
@@ -586,16 +643,52 @@ export class Packer {
     }
     this.outAt[n] = this.outLen;
     this.payAt[n] = this.payLen;
-    // The signature checks, back to back.
+    // The signature checks, back to back (or, deferred, listed).
     const arena = this.arena;
     const sigArena = this.sigArena;
+    let later: number[] | undefined;
+    let laterBytes = 0;
     for (let j = 0; j < this.jobs; j++) {
       const at = this.jobSig[j]!;
       if (at < 0) continue;
+      if (defer && this.kind[this.jobEntry[j]!] !== KIND_RAW) {
+        later ??= [];
+        later.push(j);
+        laterBytes += this.jobMsg[2 * j + 1]! - this.jobMsg[2 * j]!;
+        this.outValid[this.jobSlot[j]!] = 1;
+        continue;
+      }
       const msg = arena.subarray(this.jobMsg[2 * j]!, this.jobMsg[2 * j + 1]!);
       this.outValid[this.jobSlot[j]!] = this.jobKey[j]!(msg, sigArena.subarray(at, at + 64))
         ? 1
         : 0;
+    }
+    let deferred: DeferredChecks | undefined;
+    if (later !== undefined) {
+      const k = later.length;
+      deferred = {
+        msgs: new Uint8Array(laterBytes),
+        msgAt: new Uint32Array(2 * k),
+        sigs: new Uint8Array(64 * k),
+        keys: new Array(k),
+        slots: new Uint32Array(k),
+        entries: new Uint32Array(k),
+      };
+      let o = 0;
+      for (let x = 0; x < k; x++) {
+        const j = later[x]!;
+        const m0 = this.jobMsg[2 * j]!;
+        const m1 = this.jobMsg[2 * j + 1]!;
+        deferred.msgs.set(arena.subarray(m0, m1), o);
+        deferred.msgAt[2 * x] = o;
+        o += m1 - m0;
+        deferred.msgAt[2 * x + 1] = o;
+        const at = this.jobSig[j]!;
+        deferred.sigs.set(sigArena.subarray(at, at + 64), 64 * x);
+        deferred.keys[x] = this.jobKey[j]!;
+        deferred.slots[x] = this.jobSlot[j]!;
+        deferred.entries[x] = this.jobEntry[j]!;
+      }
     }
     this.jobKey.length = 0;
     let raw: Uint8Array | undefined;
@@ -633,7 +726,7 @@ export class Packer {
     if (this.full && input.start % TILE_WIDTH === 0 && n === TILE_WIDTH) {
       out.subtree = perfectRoot(leaf);
     }
-    return out;
+    return deferred === undefined ? { run: out } : { run: out, deferred };
   }
 
   private begin(n: number): void {
@@ -753,6 +846,8 @@ export class Packer {
     this.jobSig[j] = sig;
     this.jobMsg = grow(this.jobMsg, 2 * j + 2, 2 * j);
     this.jobSlot = grow(this.jobSlot, j + 1, j);
+    this.jobEntry = grow(this.jobEntry, j + 1, j);
+    this.jobEntry[j] = this.current;
     this.jobMsg[2 * j] = m0;
     this.jobMsg[2 * j + 1] = m1;
     this.jobSlot[j] = this.outLen;

@@ -82,7 +82,30 @@ export interface SyncReport {
   checkpoint: ObservedCheckpoint;
   /** fork evidence found in this sync */
   fork?: ForkEvidence;
+  /**
+   * New entries' signature outcomes that were read as valid while their checks were deferred and
+   * came out invalid (0 when none; absent when no entries were added). Only a `speculate` callback
+   * ever reads them before that: a read it made stands only when this is 0.
+   */
+  revised?: number;
 }
+
+export interface SyncOptions {
+  /**
+   * Called once when a sync adds entries: after every new entry is read, hashed into the tree and
+   * matched with the signed root, and indexed, while the signatures of the last of them may still
+   * be being checked on worker threads, whose outcomes read as valid until then (the checks of
+   * usage reports and meter readings are deferred). Whatever the callback concludes from the
+   * index stands only when the report's `revised` is 0; otherwise the records now read the
+   * outcomes found, and it must be concluded again. The sync then waits for the checks. The
+   * index then holds entries whose outcomes are not final: use it only with a follower nothing
+   * else reads.
+   */
+  speculate?: () => void;
+}
+
+/** Bundles read ahead of their signature checks (each holds ~150 KiB of PAE and signatures). */
+const UNCHECKED_AHEAD = 64;
 
 const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -103,6 +126,8 @@ export class LogFollower {
   private readonly knownKeys = new Set<string>();
   private cachedTimeline: WitnessTimeline | undefined;
   private busy: Promise<unknown> = Promise.resolve();
+  /** why a speculative sync failed after indexing: the follower is not used further */
+  private broken: unknown;
 
   constructor(private readonly cfg: FollowerConfig) {
     this.f = cfg.fetch ?? fetch;
@@ -156,8 +181,9 @@ export class LogFollower {
    *   match its own checkpoint and proves no fork), the note and checkpoint codes of a checkpoint
    *   that does not verify, POLICY_NO_LOG, SYNC_STATE_INVALID
    */
-  sync(): Promise<SyncReport> {
-    const run = this.busy.then(() => this.syncOnce());
+  sync(opts: SyncOptions = {}): Promise<SyncReport> {
+    if (this.broken !== undefined) return Promise.reject(this.broken);
+    const run = this.busy.then(() => this.syncOnce(opts));
     this.busy = run.catch(() => {});
     return run;
   }
@@ -269,7 +295,9 @@ export class LogFollower {
     // Rebuild the index of [0, size): from the cache, or from the log, checked against the
     // compact range verified before.
     const rebuilt = new CompactRange();
-    const records = await this.ingestRange(0, st.size, st.size, rebuilt, st.entries >= st.size);
+    const ingested = await this.ingestRange(0, st.size, st.size, rebuilt, st.entries >= st.size);
+    await ingested.checked;
+    const records = ingested.records;
     if (st.size > 0 && !bytesEqual(rebuilt.root()!, range.root()!)) {
       throw new VerifierError(
         'SYNC_STATE_INVALID',
@@ -304,7 +332,7 @@ export class LogFollower {
     return atSize[atSize.length - 1]?.obs;
   }
 
-  private async syncOnce(): Promise<SyncReport> {
+  private async syncOnce(opts: SyncOptions): Promise<SyncReport> {
     const text = new TextDecoder().decode(await this.fetchText('checkpoint'));
     if (this.logKey === undefined) await this.open(text);
     const key = this.logKey!;
@@ -367,7 +395,7 @@ export class LogFollower {
 
     // A larger tree: read, hash, fold, compare.
     const next = this.range.clone();
-    const records = await this.ingestRange(verified, obs.size, obs.size, next, false);
+    const { records, checked } = await this.ingestRange(verified, obs.size, obs.size, next, false);
     const root = next.root() ?? emptyRoot();
     if (!bytesEqual(root, obs.rootHash)) {
       const fork = prev === undefined ? undefined : await this.compare(prev, obs);
@@ -380,9 +408,26 @@ export class LogFollower {
       report.fork = fork;
       return report;
     }
-    for (const r of records) this.index.add(r);
-    this.range = next;
-    const fresh = this.remember(obs, seenAt);
+    let fresh: boolean;
+    if (opts.speculate !== undefined) {
+      // Indexed before the last checks are made, for the caller's speculative read; a failure
+      // from here on leaves this follower unusable.
+      for (const r of records) this.index.add(r);
+      this.range = next;
+      fresh = this.remember(obs, seenAt);
+      try {
+        opts.speculate();
+        report.revised = await checked;
+      } catch (e) {
+        this.broken = e;
+        throw e;
+      }
+    } else {
+      report.revised = await checked;
+      for (const r of records) this.index.add(r);
+      this.range = next;
+      fresh = this.remember(obs, seenAt);
+    }
     const kept = this.store!.keepsEntries
       ? await this.entriesFromRecords(verified, obs.size)
       : undefined;
@@ -414,6 +459,12 @@ export class LogFollower {
    * Reads entries [start, end) of the tree of `treeSize`, from the cache or the log, hashes them
    * into `range` and decodes them. The caller compares the range with a signed root before
    * trusting the records.
+   *
+   * Worker threads answer each bundle as soon as it is read, the signature checks of its usage
+   * reports and meter readings still to come (./ingest.ts, `defer`): the records are returned
+   * once every bundle is read, and `checked` settles once every check is made, with the number of
+   * outcomes that came out invalid (until then those outcomes read as valid). Up to
+   * `UNCHECKED_AHEAD` bundles are read ahead of their checks.
    */
   private async ingestRange(
     start: number,
@@ -421,12 +472,16 @@ export class LogFollower {
     treeSize: number,
     range: CompactRange,
     fromCache: boolean,
-  ): Promise<(StatementRecord | UndecodableEntry)[]> {
-    if (end <= start) return [];
+  ): Promise<{ records: (StatementRecord | UndecodableEntry)[]; checked: Promise<number> }> {
+    if (end <= start) return { records: [], checked: Promise.resolve(0) };
     const keep = this.store?.keepsEntries === true && !fromCache;
     const keptEntries: Uint8Array[] = [];
-    const ingestor: Ingestor = createIngestor([...this.knownKeys], end - start, this.cfg.threads);
+    const ingestor: Ingestor = createIngestor([...this.knownKeys], end - start, this.cfg.threads, {
+      defer: true,
+    });
     const out: (StatementRecord | UndecodableEntry)[] = [];
+    const checks: Promise<number>[] = [];
+    let unchecked = 0;
     try {
       const first = Math.floor(start / TILE_WIDTH);
       const last = Math.floor((end - 1) / TILE_WIDTH);
@@ -500,25 +555,52 @@ export class LogFollower {
         // One bundle first: the keys of the registrations it holds (usually at the start of a
         // log) then reach every worker before the rest is spread over them.
         const limit = consumed === first && start === 0 ? 1 : ahead;
-        while (active < limit && nextLaunch <= last && nextLaunch - consumed < 64) {
+        while (
+          active < limit &&
+          unchecked < UNCHECKED_AHEAD &&
+          nextLaunch <= last &&
+          nextLaunch - consumed < 2 * UNCHECKED_AHEAD
+        ) {
           const n = nextLaunch++;
           active++;
-          const p = work(n).finally(() => {
-            active--;
-            pump();
-          });
+          const p = work(n)
+            .then((b) => {
+              if (b.checked !== undefined) {
+                unchecked++;
+                const done = () => {
+                  unchecked--;
+                  pump();
+                };
+                b.checked.then(done, done);
+              }
+              return b;
+            })
+            .finally(() => {
+              active--;
+              pump();
+            });
           p.catch(() => {}); // awaited in order below
           results.set(n, p);
+          wake?.();
         }
       };
+      // Set while the next bundle in order waits for checks to make room for its launch.
+      let wake: (() => void) | undefined;
       for (; consumed <= last; consumed++) {
         pump();
+        while (!results.has(consumed)) {
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+          wake = undefined;
+        }
         const b = await results.get(consumed)!;
         results.delete(consumed);
         if (b.subtree !== undefined && range.size % TILE_WIDTH === 0)
           range.appendSubtree(b.subtree, 8);
         else for (let i = 0; i < b.count; i++) range.append(b.leaf.subarray(i * 32, i * 32 + 32));
         for (const r of b.records) out.push(r);
+        if (b.checked !== undefined) checks.push(b.checked);
         for (const v of b.newKeys) {
           if (!this.knownKeys.has(v)) {
             this.knownKeys.add(v);
@@ -526,11 +608,17 @@ export class LogFollower {
           }
         }
       }
-    } finally {
+    } catch (e) {
       await ingestor.close();
+      throw e;
     }
     if (keep) this.pendingEntries = keptEntries;
-    return out;
+    const checked = Promise.all(checks)
+      .then((n) => n.reduce((a, b) => a + b, 0))
+      .finally(() => ingestor.close());
+    // Awaited by the caller; a failure before that must not be unhandled.
+    checked.catch(() => {});
+    return { records: out, checked };
   }
 
   /** Entries [lo, hi) from bundle `n` of the tree of `treeSize`. */

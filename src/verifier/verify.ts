@@ -69,18 +69,34 @@ export async function verifyPause(cfg: VerifyConfig): Promise<VerifyResult> {
     follower = new LogFollower(fc);
   }
   try {
-    const sync = await follower.sync();
-    const asOf = cfg.asOf ?? Math.floor(now() / 1000);
-    const input = {
-      policy: cfg.policy,
-      index: follower.index,
-      timeline: follower.timeline(),
-      anchor: follower.anchor(),
-      forks: follower.forks,
-      question: cfg.question,
-      asOf,
+    let asOf: number | undefined;
+    const inputs = () => {
+      asOf ??= cfg.asOf ?? Math.floor(now() / 1000);
+      return {
+        policy: cfg.policy,
+        index: follower.index,
+        timeline: follower.timeline(),
+        anchor: follower.anchor(),
+        forks: follower.forks,
+        question: cfg.question,
+        asOf,
+      };
     };
-    let evaluation = evaluatePause(input);
+    // With a follower of its own, the question is evaluated while the workers check the last
+    // signatures (outcomes still unchecked read as valid); the evaluation stands when none of
+    // them came out invalid, and is made again otherwise. An error is left to the evaluation
+    // after the sync, which throws it.
+    let early: Evaluation | undefined;
+    const speculate = () => {
+      try {
+        early = evaluatePause(inputs());
+      } catch {
+        early = undefined;
+      }
+    };
+    const sync = await follower.sync(own ? { speculate } : {});
+    const input = inputs();
+    let evaluation = early !== undefined && sync.revised === 0 ? early : evaluatePause(input);
     let audits: Awaited<ReturnType<typeof runAudits>> = [];
     if (cfg.audit !== undefined && cfg.audit.count > 0) {
       audits = await runAudits(cfg.question.lab, evaluation.reports, {

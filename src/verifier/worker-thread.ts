@@ -3,10 +3,24 @@
  * signature checks for the keys it knows, usage reports and meter readings decoded into columns)
  * and transfers the columns back. It loads neither zod nor the protocol schemas: the schema
  * constants come in `workerData.rules` (`packRules()` of ./pack-rules.ts).
+ *
+ * A run sent with `defer` is answered twice: first the columns, with the signature checks of its
+ * packed entries left for later (`Packer.runDeferring`), then the outcomes of those checks. The
+ * checks wait in a queue and run one run's worth at a time between turns of the event loop, so
+ * that bundles arriving meanwhile are read first: the main thread then holds every record well
+ * before the last signatures are checked.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { httpGet } from '../client/http-get.js';
-import { type IngestInput, Packer, type PackRules, transferList } from './packed.js';
+import {
+  type DeferredChecks,
+  type IngestInput,
+  outcomesTransferList,
+  Packer,
+  type PackRules,
+  runDeferredChecks,
+  transferList,
+} from './packed.js';
 
 const data = workerData as { vkeys: string[]; rules: PackRules };
 const packer = new Packer(data.rules, data.vkeys);
@@ -24,6 +38,27 @@ interface Message {
   width?: number;
   skip?: number;
   count?: number;
+  /** answer the columns first and the signature outcomes of packed entries after */
+  defer?: boolean;
+}
+
+/** Deferred checks waiting, oldest first, and whether a turn to run them is scheduled. */
+const waiting: { id: number; checks: DeferredChecks }[] = [];
+let scheduled = false;
+
+function runWaiting(): void {
+  scheduled = false;
+  const w = waiting.shift();
+  if (w === undefined) return;
+  const outcomes = runDeferredChecks(w.checks);
+  port.postMessage({ id: w.id, outcomes }, outcomesTransferList(outcomes));
+  if (waiting.length > 0) schedule();
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(runWaiting);
 }
 
 /** GETs an entry bundle and packs it; a failed GET is answered as such (BundleFetchError). */
@@ -53,6 +88,15 @@ async function fetchAndPack(m: Message): Promise<void> {
 
 function pack(m: Message, input: IngestInput): void {
   try {
+    if (m.defer === true) {
+      const { run, deferred } = packer.runDeferring(input);
+      port.postMessage({ id: m.id, run, pending: deferred !== undefined }, transferList(run));
+      if (deferred !== undefined) {
+        waiting.push({ id: m.id, checks: deferred });
+        schedule();
+      }
+      return;
+    }
     const run = packer.run(input);
     port.postMessage({ id: m.id, run }, transferList(run));
   } catch (e) {

@@ -11,7 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { checkForkEvidence } from '../../src/monitor/evidence.js';
 import { evaluatePause } from '../../src/verifier/evaluate.js';
 import { InlineIngestor, WorkerIngestor } from '../../src/verifier/ingest.js';
+import { PackedRecord } from '../../src/verifier/log-index.js';
 import { LogFollower } from '../../src/verifier/sync.js';
+import { TestLab } from '../helpers/world.js';
 import { INTERVAL, LAB, MAX_DELAY, PAUSE, T0, World } from '../verifier-e2e/world.js';
 
 const worlds: World[] = [];
@@ -197,6 +199,44 @@ describe('ingestion on worker threads', () => {
       expect(plain([...x.records, ...y.records])).toEqual(plain(inline.records));
       expect(Buffer.concat([x.leaf, y.leaf]).equals(Buffer.from(inline.leaf))).toBe(true);
       expect(inline.records.every((r) => 'valid' in r && r.valid.length === 1)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('answers runs before their deferred checks, then gives the outcomes found', async () => {
+    const lab = new TestLab('lab-d.example');
+    const bodies = [
+      lab.register('n1').body,
+      lab.usage('n1').body,
+      lab.usage('n1').body,
+      lab.usage('n1').body,
+    ];
+    const tampered = Uint8Array.from(bodies[2]!);
+    const at = tampered.length - 20; // inside the signature, which stays 64 bytes of base64
+    tampered[at] = tampered[at]! ^ 1;
+    const entries = [bodies[0]!, bodies[1]!, tampered, bodies[3]!];
+    const vkeys = [lab.root.vkey, lab.nodeKey('n1').vkey];
+    const plain = (rs: readonly unknown[]) => JSON.parse(JSON.stringify(rs));
+    const inline = await new InlineIngestor(vkeys).process({ start: 0, entries });
+    const pool = new WorkerIngestor(vkeys, 2, { defer: true });
+    try {
+      const b = await pool.process({ start: 0, entries });
+      expect(b.checked).toBeDefined();
+      const r = b.records[2] as PackedRecord;
+      expect(r).toBeInstanceOf(PackedRecord);
+      // Until the checks are made, the forged report reads as signed.
+      const vkey = lab.nodeKey('n1').vkey;
+      expect(r.outcome(vkey)).toBe('valid');
+      expect(r.valid).toEqual([vkey]);
+      expect(await b.checked).toBe(1);
+      expect(r.outcome(vkey)).toBe('invalid');
+      expect(r.valid).toEqual([]);
+      expect(r.invalid).toEqual([vkey]);
+      // The registration's check is made before the answer; afterwards every record reads as
+      // the inline ingestion's.
+      expect(plain(b.records)).toEqual(plain(inline.records));
+      expect((inline.records[2] as PackedRecord).invalid).toEqual([vkey]);
     } finally {
       await pool.close();
     }

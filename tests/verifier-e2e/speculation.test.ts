@@ -1,0 +1,259 @@
+/**
+ * `verifyPause` with worker threads evaluates the question while the workers still check the
+ * last signatures (outcomes not yet checked read as valid), and keeps that evaluation only when
+ * none of them came out invalid. These tests serve a log over the tlog-tiles read API from
+ * 127.0.0.1 (large enough for worker threads) and hold the verdicts to ground truth and to the
+ * evaluation of a follower that checks every signature first: a log whose signatures all verify
+ * (the early evaluation stands), and one with a usage report whose signature does not (a
+ * misbehaving log: the early evaluation is discarded and the bad signature is found).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeStatement, PAYLOAD_TYPE, payloadHash, ZERO_HASH } from '../../protocol/src/index.js';
+import { formatTime } from '../../protocol/src/time.js';
+import { toHex, utf8 } from '../../src/core/bytes.js';
+import { sha256 } from '../../src/crypto/sha256.js';
+import { hashLeaf, rootFromLeafHashes } from '../../src/merkle/rfc9162.js';
+import { encodeEntryBundle, entriesPath, TILE_WIDTH } from '../../src/merkle/tiles.js';
+import { parseVPausePolicy } from '../../src/policy/vpause-policy.js';
+import { signCheckpoint } from '../../src/tlog/checkpoint.js';
+import { signCosignature } from '../../src/tlog/cosignature.js';
+import { evaluatePause } from '../../src/verifier/evaluate.js';
+import { WORKER_THRESHOLD } from '../../src/verifier/ingest.js';
+import { LogFollower } from '../../src/verifier/sync.js';
+import { verifyPause } from '../../src/verifier/verify.js';
+import { testKey } from '../helpers/world.js';
+
+const LAB = 'lab-s.example';
+const NODES = 10;
+const INTERVAL = 300;
+const INTERVALS = 400;
+const T0 = Date.UTC(2026, 10, 27) / 1000;
+const logKey = testKey('spec.example/log');
+const witness = testKey('witness.spec.example', true);
+const root = testKey(`${LAB}/root`);
+const meterKey = testKey('meter.f1.spec.example');
+const nodeKeys = Array.from({ length: NODES }, (_, i) => testKey(`${LAB}/node/f1/c1/n${i}`));
+
+/** An honest lab's log: registrations, inventory, pause, then every node's idle reports and the meter. */
+function honestLog(): { entries: Uint8Array[]; usageAt: (node: number, seq: number) => number } {
+  const entries: Uint8Array[] = [];
+  const time = formatTime(T0 - 3600);
+  for (let i = 0; i < NODES; i++) {
+    entries.push(
+      makeStatement(
+        PAYLOAD_TYPE.registration,
+        {
+          v: 1,
+          lab: LAB,
+          action: 'add',
+          role: 'node',
+          key: nodeKeys[i]!.vkey,
+          facility: 'f1',
+          cluster: 'c1',
+          node: `n${i}`,
+          time,
+        },
+        root.signer,
+      ).entry,
+    );
+  }
+  const nodes = nodeKeys.map((_, i) => ({
+    facility: 'f1',
+    cluster: 'c1',
+    node: `n${i}`,
+    gpus: 8,
+    model: 'H100-SXM',
+  }));
+  entries.push(
+    makeStatement(PAYLOAD_TYPE.inventory, { v: 1, lab: LAB, time, nodes }, root.signer).entry,
+  );
+  entries.push(
+    makeStatement(
+      PAYLOAD_TYPE.pause,
+      {
+        v: 1,
+        lab: LAB,
+        id: 'pause-1',
+        start: formatTime(T0),
+        end: null,
+        scope: ['*'],
+        limits: { maxFlopPerDay: 1e21, allowedWorkloads: ['idle', 'inference', 'maintenance'] },
+        reporting: { intervalSeconds: INTERVAL, maxDelaySeconds: 900 },
+      },
+      root.signer,
+    ).entry,
+  );
+  const first = entries.length;
+  const prev = nodeKeys.map(() => ZERO_HASH);
+  let meterPrev = ZERO_HASH;
+  let counter = 0;
+  for (let k = 0; k < INTERVALS; k++) {
+    const start = T0 + k * INTERVAL;
+    for (let i = 0; i < NODES; i++) {
+      const s = makeStatement(
+        PAYLOAD_TYPE.usage,
+        {
+          v: 1,
+          lab: LAB,
+          facility: 'f1',
+          cluster: 'c1',
+          node: `n${i}`,
+          seq: k,
+          prev: prev[i]!,
+          start: formatTime(start),
+          end: formatTime(start + INTERVAL),
+          gpus: 8,
+          gpuSeconds: 2400,
+          energyJ: 168_000,
+          tensorActive: 0,
+          flop: 0,
+          workload: 'idle',
+          bodyHash: toHex(sha256(utf8(`body ${i} ${k}`))),
+          samples: { count: 2400, root: toHex(sha256(utf8(`samples ${i} ${k}`))) },
+        },
+        nodeKeys[i]!.signer,
+      );
+      prev[i] = payloadHash(Buffer.from(s.envelope.payload, 'base64'));
+      entries.push(s.entry);
+    }
+    // The meter reads exactly what the reports explain (PUE 1.25, 150 kW baseline).
+    const energyJ = 1.25 * NODES * 168_000 + 150_000 * INTERVAL;
+    counter += energyJ;
+    const m = makeStatement(
+      PAYLOAD_TYPE.meter,
+      {
+        v: 1,
+        facility: 'f1',
+        meter: 'm1',
+        seq: k,
+        prev: meterPrev,
+        start: formatTime(start),
+        end: formatTime(start + INTERVAL),
+        energyJ,
+        counterJ: counter,
+      },
+      meterKey.signer,
+    );
+    meterPrev = payloadHash(Buffer.from(m.envelope.payload, 'base64'));
+    entries.push(m.entry);
+  }
+  return { entries, usageAt: (node, seq) => first + seq * (NODES + 1) + node };
+}
+
+/** Serves `entries` as a tlog-tiles log (checkpoint and entry bundles) on 127.0.0.1. */
+async function serve(entries: readonly Uint8Array[]): Promise<{ url: string; server: Server }> {
+  const size = entries.length;
+  let note = signCheckpoint(
+    {
+      origin: logKey.signer.name,
+      size,
+      rootHash: rootFromLeafHashes(entries.map(hashLeaf)),
+      extensions: [],
+    },
+    logKey.signer,
+  );
+  note += signCosignature(note.slice(0, note.indexOf('\n\n') + 1), witness.signer, T0 + 600);
+  const files = new Map<string, Uint8Array>([['/checkpoint', utf8(note)]]);
+  for (let n = 0; n * TILE_WIDTH < size; n++) {
+    const part = entries.slice(n * TILE_WIDTH, (n + 1) * TILE_WIDTH);
+    files.set(`/${entriesPath(n, part.length)}`, encodeEntryBundle(part));
+  }
+  const server = createServer((req, res) => {
+    const body = files.get(req.url ?? '');
+    res.writeHead(body === undefined ? 404 : 200).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+function policyFor(url: string) {
+  return parseVPausePolicy(
+    [
+      `log ${logKey.vkey} ${url}`,
+      `witness w0 ${witness.vkey}`,
+      'quorum w0',
+      `lab ${root.vkey}`,
+      'facility f1 pue 1.1 1.4 baseline-w 150000 meter-sigma 0.01',
+      `meter f1 ${meterKey.vkey}`,
+      'alpha 0.001',
+      '',
+    ].join('\n'),
+  );
+}
+
+const question = { lab: LAB, pause: 'pause-1', to: formatTime(T0 + INTERVALS * INTERVAL) };
+const asOf = T0 + INTERVALS * INTERVAL + 3600;
+const codes = (fs: readonly { code: string }[]) => [...new Set(fs.map((f) => f.code))].sort();
+
+/** The evaluation of a follower that checks every signature before it indexes anything. */
+async function checkedFirst(url: string) {
+  const policy = policyFor(url);
+  const f = new LogFollower({ policy, logUrl: url, threads: 2 });
+  try {
+    const sync = await f.sync();
+    const e = evaluatePause({
+      policy,
+      index: f.index,
+      timeline: f.timeline(),
+      anchor: f.anchor(),
+      forks: f.forks,
+      question,
+      asOf,
+    });
+    return { sync, verdict: e.verdict };
+  } finally {
+    f.close();
+  }
+}
+
+let running: Server | undefined;
+afterEach(() => {
+  running?.close();
+  running = undefined;
+});
+
+describe('evaluating while the last signatures are checked', () => {
+  it('keeps the early evaluation when every signature verifies', async () => {
+    const { entries } = honestLog();
+    expect(entries.length).toBeGreaterThanOrEqual(WORKER_THRESHOLD);
+    const { url, server } = await serve(entries);
+    running = server;
+    const r = await verifyPause({ policy: policyFor(url), question, asOf, threads: 2 });
+    expect(r.sync?.revised).toBe(0);
+    expect(r.verdict.verdict).toBe('compliant');
+    expect(r.verdict.findings).toEqual([]);
+    const reference = await checkedFirst(url);
+    expect(reference.sync.revised).toBe(0);
+    expect(r.verdict).toEqual(reference.verdict);
+  }, 120_000);
+
+  it('evaluates again, and finds the bad signature, when a deferred check fails', async () => {
+    const { entries, usageAt } = honestLog();
+    // A misbehaving log holds node n3's report 200 with its signature altered (still canonical
+    // base64 of 64 bytes, so the worker defers its check like any other).
+    const at = usageAt(3, 200);
+    const env = JSON.parse(Buffer.from(entries[at]!).toString('utf8')) as {
+      signatures: { keyid: string; sig: string }[];
+    };
+    const sig = Buffer.from(env.signatures[0]!.sig, 'base64');
+    sig[10] = sig[10]! ^ 1;
+    env.signatures[0]!.sig = sig.toString('base64');
+    entries[at] = utf8(JSON.stringify(env));
+    const { url, server } = await serve(entries);
+    running = server;
+    const r = await verifyPause({ policy: policyFor(url), question, asOf, threads: 2 });
+    expect(r.sync?.revised).toBe(1);
+    // Ground truth: the report is not authentic, so n3's interval 200 is unreported and its
+    // chain has a gap at seq 200.
+    expect(r.verdict.verdict).toBe('violation');
+    expect(codes(r.verdict.findings)).toEqual(['bad-signature', 'missing-report', 'seq-gap']);
+    const bad = r.verdict.findings.find((f) => f.code === 'bad-signature')!;
+    // Its evidence: n3's registration (entry 3, the key it names) and the report.
+    expect(bad.evidence.map((x) => x.index)).toEqual([3, at]);
+    const reference = await checkedFirst(url);
+    expect(reference.sync.revised).toBe(1);
+    expect(r.verdict).toEqual(reference.verdict);
+  }, 120_000);
+});
