@@ -17,7 +17,6 @@ import { bytesEqual, fromUtf8, toHex, utf8 } from '../core/bytes.js';
 import { VPauseError } from '../core/errors.js';
 import { emptyRoot } from '../merkle/rfc9162.js';
 import {
-  encodeEntryBundle,
   integrate,
   TILE_WIDTH,
   type TileId,
@@ -614,9 +613,7 @@ export class LogService {
   async entryBundle(index: number, width: number): Promise<Uint8Array | undefined> {
     const start = index * TILE_WIDTH;
     if (start + width > this.integratedSize) return undefined;
-    const entries = await this.storage.readEntries(start, width);
-    if (entries.length !== width) return undefined;
-    return encodeEntryBundle(entries);
+    return this.storage.readEntryBundle(start, width);
   }
 
   /** One entry by index, within the sequenced log. */

@@ -15,6 +15,7 @@ import type {
   SequenceResult,
   StoredTile,
 } from '../../src/log/storage/types.js';
+import { encodeEntryBundle, parseEntryBundle } from '../../src/merkle/tiles.js';
 
 export interface StorageFixture {
   /** A fresh, empty store. */
@@ -203,6 +204,32 @@ export function runStorageConformance(
         expect(await s.readLeafHashes(100, 1)).toEqual([]);
         expect(await s.readEntries(1, 0)).toEqual([]);
         expect(await s.readEntries(0, Number.MAX_SAFE_INTEGER)).toHaveLength(4);
+      });
+
+      it('reads an entry bundle as the encoding of the entries, and none unless all are sequenced', async () => {
+        const big = new Uint8Array(65_535).map((_, i) => (i * 13) & 0xff);
+        const items = [item('a'), { data: big, leafHash: leafHashOf(big) }, item('c'), item('d')];
+        for (let i = 0; i < 300; i++) items.push(item(`e${i}`));
+        await s.sequence(items);
+        const hexOf = (b: Uint8Array | undefined) => (b === undefined ? undefined : toHex(b));
+        for (const [start, count] of [
+          [0, 4],
+          [1, 1],
+          [0, 256],
+          [256, 48],
+          [100, 200],
+        ] as const) {
+          const bundle = await s.readEntryBundle(start, count);
+          expect(hexOf(bundle)).toBe(toHex(encodeEntryBundle(await s.readEntries(start, count))));
+          expect(parseEntryBundle(bundle!, count).map(toHex)).toEqual(
+            items.slice(start, start + count).map((x) => toHex(x.data)),
+          );
+        }
+        expect(await s.readEntryBundle(256, 49)).toBeUndefined();
+        expect(await s.readEntryBundle(304, 1)).toBeUndefined();
+        await expect(s.readEntryBundle(0, 0)).rejects.toBeInstanceOf(RangeError);
+        await expect(s.readEntryBundle(0, 257)).rejects.toBeInstanceOf(RangeError);
+        await expect(s.readEntryBundle(-1, 1)).rejects.toBeInstanceOf(RangeError);
       });
 
       it('resolves an in-batch duplicate to the first copy index, as a duplicate, and stores it once', async () => {

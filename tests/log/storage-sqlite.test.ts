@@ -6,7 +6,12 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isVPauseError } from '../../src/core/errors.js';
 import type { LogStorage } from '../../src/log/storage/index.js';
-import { SQLITE_SQL, SqliteStorage, splitConcatenated } from '../../src/log/storage/sqlite.js';
+import {
+  checkConcatenatedBundle,
+  SQLITE_SQL,
+  SqliteStorage,
+  splitConcatenated,
+} from '../../src/log/storage/sqlite.js';
 import { item, runStorageConformance } from './storage-conformance.js';
 
 function tempDir(): string {
@@ -199,5 +204,28 @@ describe('splitConcatenated (the reading of one readEntries row)', () => {
 
   it('refuses lengths that do not add up to the data', () => {
     expect(() => splitConcatenated(data, '7:3,8:1,9:3', 7)).toThrow(/do not add up/);
+  });
+});
+
+describe('checkConcatenatedBundle (the reading of one readEntryBundle row)', () => {
+  // Two entries, "aaa" and "b", each after its two-byte length.
+  const data = Uint8Array.from([0, 3, 97, 97, 97, 0, 1, 98]);
+
+  it('counts the entries when the indexes run on by one and the prefixed lengths add up', () => {
+    expect(checkConcatenatedBundle(data, '7:3,8:1', 7)).toBe(2);
+  });
+
+  it('refuses entries out of index order, a gap, or another first index', () => {
+    expect(() => checkConcatenatedBundle(data, '8:1,7:3', 7)).toThrow(/out of index order/);
+    expect(() => checkConcatenatedBundle(data, '7:3,9:1', 7)).toThrow(/out of index order/);
+    expect(() => checkConcatenatedBundle(data, '7:3,8:1', 6)).toThrow(/out of index order/);
+  });
+
+  it('refuses lengths that do not add up to the data, and an entry the prefix cannot hold', () => {
+    expect(() => checkConcatenatedBundle(data, '7:3,8:2', 7)).toThrow(/do not add up/);
+    expect(() => checkConcatenatedBundle(data, '7:3', 7)).toThrow(/do not add up/);
+    expect(() => checkConcatenatedBundle(data, '7:65536', 7)).toThrow(
+      expect.objectContaining({ code: 'ENTRY_TOO_LARGE' }),
+    );
   });
 });

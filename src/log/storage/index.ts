@@ -10,6 +10,7 @@
  */
 import { toHex } from '../../core/bytes.js';
 import { VPauseError } from '../../core/errors.js';
+import { encodeEntryBundle } from '../../merkle/tiles.js';
 import type {
   KeyEvent,
   LogStorage,
@@ -134,6 +135,26 @@ export function checkSequenceItems(items: readonly SequenceItem[]): void {
 export function checkRange(op: string, start: number, count: number): void {
   checkIndex(`${op}: start`, start);
   checkIndex(`${op}: count`, count);
+}
+
+/**
+ * The range of an entry bundle: `checkRange`, and 1 ≤ count ≤ 256.
+ * @throws {RangeError} otherwise
+ */
+export function checkBundleRange(op: string, start: number, count: number): void {
+  checkRange(op, start, count);
+  if (count < 1 || count > TILE_WIDTH) {
+    throw new RangeError(`${op}: count must be in 1..${TILE_WIDTH}, got ${count}`);
+  }
+}
+
+/** An entry bundle from entries read one by one (the drivers without a one-piece read). */
+export async function entryBundleOf(
+  entries: Promise<Uint8Array[]>,
+  count: number,
+): Promise<Uint8Array | undefined> {
+  const e = await entries;
+  return e.length === count ? encodeEntryBundle(e) : undefined;
 }
 
 /** End of the range [start, start + count), clamped to a safe integer. */

@@ -17,6 +17,7 @@
 import { bytesEqual, toHex } from '../../core/bytes.js';
 import { sha256 } from '../../crypto/sha256.js';
 import {
+  checkBundleRange,
   checkCommit,
   checkHash,
   checkIndex,
@@ -26,6 +27,7 @@ import {
   checkSequenceItems,
   checkTileId,
   claimKey,
+  entryBundleOf,
   plainBytes,
   plainCopies,
   planSequence,
@@ -218,6 +220,11 @@ export class MemoryStorage implements LogStorage {
     return this.run('readEntries', () =>
       plainCopies(this.entries.slice(start, rangeEnd(start, count))),
     );
+  }
+
+  async readEntryBundle(start: number, count: number): Promise<Uint8Array | undefined> {
+    checkBundleRange('readEntryBundle', start, count);
+    return entryBundleOf(this.readEntries(start, count), count);
   }
 
   async readLeafHashes(start: number, count: number): Promise<Uint8Array[]> {

@@ -24,6 +24,7 @@ import pg from 'pg';
 import { toHex } from '../../core/bytes.js';
 import { sha256 } from '../../crypto/sha256.js';
 import {
+  checkBundleRange,
   checkCommit,
   checkHash,
   checkIndex,
@@ -33,6 +34,7 @@ import {
   checkSequenceItems,
   checkTileId,
   claimKey,
+  entryBundleOf,
   type NodeKeyRow,
   nodeKeyFromRow,
   plainBytes,
@@ -358,6 +360,11 @@ export class PostgresStorage implements LogStorage {
       ]);
       return plainCopies(r.rows.map((row) => row.data));
     });
+  }
+
+  async readEntryBundle(start: number, count: number): Promise<Uint8Array | undefined> {
+    checkBundleRange('readEntryBundle', start, count);
+    return entryBundleOf(this.readEntries(start, count), count);
   }
 
   async readLeafHashes(start: number, count: number): Promise<Uint8Array[]> {

@@ -99,6 +99,9 @@ export class ThreadedSqliteStorage implements LogStorage {
   readEntries(start: number, count: number): Promise<Uint8Array[]> {
     return this.call('readEntries', start, count);
   }
+  readEntryBundle(start: number, count: number): Promise<Uint8Array | undefined> {
+    return this.call('readEntryBundle', start, count);
+  }
   readLeafHashes(start: number, count: number): Promise<Uint8Array[]> {
     return this.call('readLeafHashes', start, count);
   }

@@ -27,7 +27,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { toHex } from '../../core/bytes.js';
 import { sha256 } from '../../crypto/sha256.js';
+import { merkleError } from '../../merkle/errors.js';
 import {
+  checkBundleRange,
   checkCommit,
   checkHash,
   checkIndex,
@@ -36,6 +38,7 @@ import {
   checkRange,
   checkSequenceItems,
   checkTileId,
+  MAX_ENTRY_BYTES,
   type NodeKeyRow,
   nodeKeyFromRow,
   plainBytes,
@@ -158,6 +161,13 @@ export const SQLITE_SQL = {
   readEntries:
     "SELECT CAST(group_concat(data, '') AS BLOB), group_concat(idx || ':' || length(data), ',') " +
     'FROM (SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx)',
+  // An entry bundle in one value: each entry after its length as two big-endian bytes (lengths
+  // above 65,535 would not fit; the reader refuses them), with `idx:length` of each to check the
+  // order and the lengths, as for readEntries.
+  readBundle:
+    "SELECT CAST(group_concat(unhex(printf('%04x', length(data))) || data, '') AS BLOB), " +
+    "group_concat(idx || ':' || length(data), ',') " +
+    'FROM (SELECT idx, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx)',
   readLeaves: 'SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx',
   readTile: 'SELECT data FROM tiles WHERE level = ? AND idx = ?',
   setPublished:
@@ -209,6 +219,38 @@ export function splitConcatenated(data: Buffer, parts: string, first: number): U
   return out;
 }
 
+/**
+ * Checks an entry bundle SQLite concatenated, given `idx:length` of each entry in the order
+ * concatenated: the indexes run on by one from `first`, every length fits the two-byte prefix, and
+ * the prefixes and entries add up to the bytes read. Returns the number of entries.
+ * @throws {Error} when they do not (a driver fault: the bytes are not served)
+ * @throws {MerkleError} ENTRY_TOO_LARGE for an entry above 65,535 bytes
+ */
+export function checkConcatenatedBundle(data: Uint8Array, parts: string, first: number): number {
+  let n = 0;
+  let total = 0;
+  let at = 0;
+  while (at < parts.length) {
+    const colon = parts.indexOf(':', at);
+    let comma = parts.indexOf(',', colon);
+    if (comma < 0) comma = parts.length;
+    if (colon < 0 || Number(parts.slice(at, colon)) !== first + n) {
+      throw new Error('readEntryBundle: entries read out of index order');
+    }
+    const len = Number(parts.slice(colon + 1, comma));
+    if (len > MAX_ENTRY_BYTES) {
+      throw merkleError('ENTRY_TOO_LARGE', `log entries are at most ${MAX_ENTRY_BYTES} bytes`);
+    }
+    total += 2 + len;
+    n++;
+    at = comma + 1;
+  }
+  if (total !== data.length) {
+    throw new Error('readEntryBundle: lengths do not add up to the data read');
+  }
+  return n;
+}
+
 type Stmts = { [K in keyof typeof SQLITE_SQL]: Database.Statement };
 
 type KeyRow = NodeKeyRow;
@@ -245,6 +287,7 @@ export class SqliteStorage implements LogStorage {
     this.st = st;
     for (const k of SINGLE_COLUMN) st[k].pluck();
     st.readEntries.raw();
+    st.readBundle.raw();
     const seqTx = db.transaction((items: readonly SequenceItem[]) => this.applySequence(items));
     this.sequenceTx = (items) => seqTx.immediate(items);
     const commitTx = db.transaction(
@@ -334,6 +377,19 @@ export class SqliteStorage implements LogStorage {
         if (parts.length < Math.min(end, lo + READ_CHUNK) - lo) break;
       }
       return out;
+    });
+  }
+
+  async readEntryBundle(start: number, count: number): Promise<Uint8Array | undefined> {
+    checkBundleRange('readEntryBundle', start, count);
+    return this.guard('readEntryBundle', () => {
+      const row = this.st.readBundle.get(start, start + count) as
+        | [Buffer | null, string | null]
+        | undefined;
+      if (row === undefined || row[0] === null || row[1] === null) return undefined;
+      // One new buffer, the caller's own (no copy: the entries are not split out).
+      const data = new Uint8Array(row[0].buffer, row[0].byteOffset, row[0].byteLength);
+      return checkConcatenatedBundle(data, row[1], start) === count ? data : undefined;
     });
   }
 

@@ -74,6 +74,13 @@ export interface SequenceStore {
   sequencedSize(): Promise<number>;
   /** Entries [start, start+count) that are sequenced; fewer when past the end. */
   readEntries(start: number, count: number): Promise<Uint8Array[]>;
+  /**
+   * Entries [start, start+count) as a tlog-tiles entry bundle (each entry after its length as a
+   * big-endian uint16), for 1 ≤ count ≤ 256; undefined unless all of them are sequenced. The
+   * bytes are `encodeEntryBundle(await readEntries(start, count))`, made in one piece where the
+   * driver can (the log serves entry bundles from this).
+   */
+  readEntryBundle(start: number, count: number): Promise<Uint8Array | undefined>;
   /** Leaf hashes of entries [start, start+count); fewer when past the end. */
   readLeafHashes(start: number, count: number): Promise<Uint8Array[]>;
   /** Index of the entry with this leaf hash, if sequenced. */
