@@ -16,12 +16,7 @@ import { parseEntry } from '../../protocol/src/index.js';
 import { bytesEqual, fromUtf8, toHex, utf8 } from '../core/bytes.js';
 import { VPauseError } from '../core/errors.js';
 import { emptyRoot } from '../merkle/rfc9162.js';
-import {
-  integrate,
-  TILE_WIDTH,
-  type TileId,
-  treeHashFromTiles,
-} from '../merkle/tiles.js';
+import { integrate, TILE_WIDTH, type TileId, treeHashFromTiles } from '../merkle/tiles.js';
 import { type SignerKey, verifierKeyOf } from '../note/keys.js';
 import { openCheckpoint, signCheckpoint } from '../tlog/checkpoint.js';
 import { formatTlogProof } from '../tlog/proof.js';
