@@ -12,6 +12,9 @@
  * cache: fetch and verify the checkpoint, read every entry bundle, hash the tree and compare
  * roots, decode every entry, check every signature (worker threads), and run the seven checks.
  *
+ * Each run also prints the CPU of the verifier's threads and of the log server, and the core-seconds
+ * neither used (idle: what overlapping the work could still win).
+ *
  * Usage: npm run bench:verify [-- --entries 200000 --runs 2]
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -355,6 +358,13 @@ async function main() {
         `        verifier threads: main ${th.main.toFixed(1)} s, ingestion workers ${th.top.map((x) => x.toFixed(1)).join(' + ')} s, ` +
           `V8 and libuv helpers ${th.rest.toFixed(1)} s; per statement beyond the raw verification: ` +
           `${(((cpu + serverCpu - rawCpu) / size) * 1e6).toFixed(0)} µs of CPU`,
+      );
+      // Core-seconds that neither the verifier nor the log server used while it ran: waits, the
+      // machine's other load, and CPU stolen from this VM.
+      const cores = availableParallelism();
+      console.log(
+        `        idle: ${(cores * secs - cpu - serverCpu).toFixed(2)} of ${(cores * secs).toFixed(1)} core-seconds ` +
+          `(${cores} cores × the verification's wall time) used by neither the verifier nor the log server`,
       );
     }
   } finally {
