@@ -20,10 +20,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import { makeStatement, PAYLOAD_TYPE, payloadHash, ZERO_HASH } from '../protocol/src/index.js';
 import { formatTime } from '../protocol/src/time.js';
-import { toHex, utf8 } from '../src/core/bytes.js';
-import { sha256 } from '../src/crypto/sha256.js';
+import { utf8 } from '../src/core/bytes.js';
 import { openStorage } from '../src/log/storage/index.js';
 import { tileSummaries } from '../src/log/tile-tree.js';
 import { hashLeaf } from '../src/merkle/rfc9162.js';
@@ -33,6 +31,7 @@ import { signCheckpoint } from '../src/tlog/checkpoint.js';
 import { signCosignature } from '../src/tlog/cosignature.js';
 import { xoshiro128 } from '../src/verifier/prng.js';
 import { verifyPause } from '../src/verifier/verify.js';
+import { IDLE_NODE_J, pauseLogEntries } from '../tests/helpers/pause-log.js';
 import { testKey } from '../tests/helpers/world.js';
 import { startLogProcess } from './log-proc.js';
 import { rawVerifyRate } from './raw-verify.js';
@@ -126,110 +125,20 @@ async function raw(): Promise<{ cores: number; perSecond: number; cpuPerVerify: 
   return { ...r, cpuPerVerify: cpu / (r.perSecond * 3) };
 }
 
-/** Every statement of the bench log, in log order. */
-function* statements(): Generator<Uint8Array> {
-  for (let i = 0; i < NODES; i++) {
-    yield makeStatement(
-      PAYLOAD_TYPE.registration,
-      {
-        v: 1,
-        lab: LAB,
-        action: 'add',
-        role: 'node',
-        key: nodeKeys[i]!.vkey,
-        facility: 'f1',
-        cluster: 'c1',
-        node: `n${i}`,
-        time: formatTime(T0 - 3600),
-      },
-      root.signer,
-    ).entry;
-  }
-  yield makeStatement(
-    PAYLOAD_TYPE.inventory,
-    {
-      v: 1,
-      lab: LAB,
-      time: formatTime(T0 - 3600),
-      nodes: nodeKeys.map((_, i) => ({
-        facility: 'f1',
-        cluster: 'c1',
-        node: `n${i}`,
-        gpus: 8,
-        model: 'H100-SXM',
-      })),
-    },
-    root.signer,
-  ).entry;
-  yield makeStatement(
-    PAYLOAD_TYPE.pause,
-    {
-      v: 1,
-      lab: LAB,
-      id: 'pause-1',
-      start: formatTime(T0),
-      end: null,
-      scope: ['*'],
-      limits: { maxFlopPerDay: 1e21, allowedWorkloads: ['idle', 'inference', 'maintenance'] },
-      reporting: { intervalSeconds: INTERVAL, maxDelaySeconds: 900 },
-    },
-    root.signer,
-  ).entry;
-  const prev = nodeKeys.map(() => ZERO_HASH);
-  let meterPrev = ZERO_HASH;
-  let counter = 0;
+/** Every statement of the bench log, in log order (the meter reads within 1 % of the reports). */
+function statements(): Generator<Uint8Array> {
   const rng = xoshiro128(42);
-  for (let k = 0; k < INTERVALS; k++) {
-    const start = T0 + k * INTERVAL;
-    for (let i = 0; i < NODES; i++) {
-      const s = makeStatement(
-        PAYLOAD_TYPE.usage,
-        {
-          v: 1,
-          lab: LAB,
-          facility: 'f1',
-          cluster: 'c1',
-          node: `n${i}`,
-          seq: k,
-          prev: prev[i]!,
-          start: formatTime(start),
-          end: formatTime(start + INTERVAL),
-          gpus: 8,
-          gpuSeconds: 2400,
-          energyJ: 168_000,
-          tensorActive: 0,
-          flop: 0,
-          workload: 'idle',
-          bodyHash: toHex(sha256(utf8(`body ${i} ${k}`))),
-          samples: { count: 2400, root: toHex(sha256(utf8(`samples ${i} ${k}`))) },
-        },
-        nodeKeys[i]!.signer,
-      );
-      prev[i] = payloadHash(Buffer.from(s.envelope.payload, 'base64'));
-      yield s.entry;
-    }
-    const energyJ = Math.round(
-      (1.25 * NODES * 168_000 + 150_000 * INTERVAL) * (1 + 0.01 * rng.nextNormal()),
-    );
-    counter += energyJ;
-    const m = makeStatement(
-      PAYLOAD_TYPE.meter,
-      {
-        v: 1,
-        facility: 'f1',
-        meter: 'm1',
-        seq: k,
-        prev: meterPrev,
-        start: formatTime(start),
-        end: formatTime(start + INTERVAL),
-        energyJ,
-        counterJ: counter,
-      },
-      meterKey.signer,
-    );
-    meterPrev = payloadHash(Buffer.from(m.envelope.payload, 'base64'));
-    yield m.entry;
-  }
+  return pauseLogEntries({
+    lab: LAB,
+    root,
+    nodeKeys,
+    meterKey,
+    t0: T0,
+    intervalSeconds: INTERVAL,
+    intervals: INTERVALS,
+    meterEnergyJ: () =>
+      Math.round((1.25 * NODES * IDLE_NODE_J + 150_000 * INTERVAL) * (1 + 0.01 * rng.nextNormal())),
+  });
 }
 
 /** Builds (once) the log directory: entries, tiles, and a cosigned checkpoint. */

@@ -295,17 +295,19 @@ export class WorkerIngestor implements Ingestor {
         }) => {
           const job = slot.jobs.get(m.id);
           if (job === undefined) return;
-          if (m.outcomes !== undefined && job.pending !== undefined) {
+          // A job ends with its run, or, when its checks were deferred, with their outcomes.
+          const done = () => {
             slot.jobs.delete(m.id);
             if (slot.jobs.size === 0) w.unref();
+          };
+          if (m.outcomes !== undefined) {
+            if (job.pending === undefined) return;
+            done();
             job.pending.resolve(applyOutcomes(job.pending, m.outcomes));
             return;
           }
-          if (m.run === undefined || m.pending !== true) {
-            slot.jobs.delete(m.id);
-            if (slot.jobs.size === 0) w.unref();
-          }
           if (m.run === undefined) {
+            done();
             const err = m.error;
             job.reject(
               err?.fetch !== undefined
@@ -319,7 +321,7 @@ export class WorkerIngestor implements Ingestor {
           try {
             batch = unpackRun(m.run, slot.table);
           } catch (e) {
-            slot.jobs.delete(m.id);
+            done();
             job.reject(e);
             return;
           }
@@ -330,6 +332,8 @@ export class WorkerIngestor implements Ingestor {
             });
             // Settled by the caller's await; a failure before that must not be unhandled.
             batch.checked.catch(() => {});
+          } else {
+            done();
           }
           job.resolve(batch);
         },

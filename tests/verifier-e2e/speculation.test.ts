@@ -10,10 +10,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeStatement, PAYLOAD_TYPE, payloadHash, ZERO_HASH } from '../../protocol/src/index.js';
 import { formatTime } from '../../protocol/src/time.js';
-import { toHex, utf8 } from '../../src/core/bytes.js';
-import { sha256 } from '../../src/crypto/sha256.js';
+import { utf8 } from '../../src/core/bytes.js';
 import { hashLeaf, rootFromLeafHashes } from '../../src/merkle/rfc9162.js';
 import { encodeEntryBundle, entriesPath, TILE_WIDTH } from '../../src/merkle/tiles.js';
 import { parseVPausePolicy } from '../../src/policy/vpause-policy.js';
@@ -23,6 +21,7 @@ import { evaluatePause } from '../../src/verifier/evaluate.js';
 import { WORKER_THRESHOLD } from '../../src/verifier/ingest.js';
 import { LogFollower } from '../../src/verifier/sync.js';
 import { verifyPause } from '../../src/verifier/verify.js';
+import { IDLE_NODE_J, pauseLogEntries, usageIndex } from '../helpers/pause-log.js';
 import { testKey } from '../helpers/world.js';
 
 const LAB = 'lab-s.example';
@@ -36,110 +35,20 @@ const root = testKey(`${LAB}/root`);
 const meterKey = testKey('meter.f1.spec.example');
 const nodeKeys = Array.from({ length: NODES }, (_, i) => testKey(`${LAB}/node/f1/c1/n${i}`));
 
-/** An honest lab's log: registrations, inventory, pause, then every node's idle reports and the meter. */
-function honestLog(): { entries: Uint8Array[]; usageAt: (node: number, seq: number) => number } {
-  const entries: Uint8Array[] = [];
-  const time = formatTime(T0 - 3600);
-  for (let i = 0; i < NODES; i++) {
-    entries.push(
-      makeStatement(
-        PAYLOAD_TYPE.registration,
-        {
-          v: 1,
-          lab: LAB,
-          action: 'add',
-          role: 'node',
-          key: nodeKeys[i]!.vkey,
-          facility: 'f1',
-          cluster: 'c1',
-          node: `n${i}`,
-          time,
-        },
-        root.signer,
-      ).entry,
-    );
-  }
-  const nodes = nodeKeys.map((_, i) => ({
-    facility: 'f1',
-    cluster: 'c1',
-    node: `n${i}`,
-    gpus: 8,
-    model: 'H100-SXM',
-  }));
-  entries.push(
-    makeStatement(PAYLOAD_TYPE.inventory, { v: 1, lab: LAB, time, nodes }, root.signer).entry,
-  );
-  entries.push(
-    makeStatement(
-      PAYLOAD_TYPE.pause,
-      {
-        v: 1,
-        lab: LAB,
-        id: 'pause-1',
-        start: formatTime(T0),
-        end: null,
-        scope: ['*'],
-        limits: { maxFlopPerDay: 1e21, allowedWorkloads: ['idle', 'inference', 'maintenance'] },
-        reporting: { intervalSeconds: INTERVAL, maxDelaySeconds: 900 },
-      },
-      root.signer,
-    ).entry,
-  );
-  const first = entries.length;
-  const prev = nodeKeys.map(() => ZERO_HASH);
-  let meterPrev = ZERO_HASH;
-  let counter = 0;
-  for (let k = 0; k < INTERVALS; k++) {
-    const start = T0 + k * INTERVAL;
-    for (let i = 0; i < NODES; i++) {
-      const s = makeStatement(
-        PAYLOAD_TYPE.usage,
-        {
-          v: 1,
-          lab: LAB,
-          facility: 'f1',
-          cluster: 'c1',
-          node: `n${i}`,
-          seq: k,
-          prev: prev[i]!,
-          start: formatTime(start),
-          end: formatTime(start + INTERVAL),
-          gpus: 8,
-          gpuSeconds: 2400,
-          energyJ: 168_000,
-          tensorActive: 0,
-          flop: 0,
-          workload: 'idle',
-          bodyHash: toHex(sha256(utf8(`body ${i} ${k}`))),
-          samples: { count: 2400, root: toHex(sha256(utf8(`samples ${i} ${k}`))) },
-        },
-        nodeKeys[i]!.signer,
-      );
-      prev[i] = payloadHash(Buffer.from(s.envelope.payload, 'base64'));
-      entries.push(s.entry);
-    }
-    // The meter reads exactly what the reports explain (PUE 1.25, 150 kW baseline).
-    const energyJ = 1.25 * NODES * 168_000 + 150_000 * INTERVAL;
-    counter += energyJ;
-    const m = makeStatement(
-      PAYLOAD_TYPE.meter,
-      {
-        v: 1,
-        facility: 'f1',
-        meter: 'm1',
-        seq: k,
-        prev: meterPrev,
-        start: formatTime(start),
-        end: formatTime(start + INTERVAL),
-        energyJ,
-        counterJ: counter,
-      },
-      meterKey.signer,
-    );
-    meterPrev = payloadHash(Buffer.from(m.envelope.payload, 'base64'));
-    entries.push(m.entry);
-  }
-  return { entries, usageAt: (node, seq) => first + seq * (NODES + 1) + node };
+/** An honest lab's log; the meter reads exactly what the reports explain (PUE 1.25, 150 kW). */
+function honestLog(): Uint8Array[] {
+  return [
+    ...pauseLogEntries({
+      lab: LAB,
+      root,
+      nodeKeys,
+      meterKey,
+      t0: T0,
+      intervalSeconds: INTERVAL,
+      intervals: INTERVALS,
+      meterEnergyJ: () => 1.25 * NODES * IDLE_NODE_J + 150_000 * INTERVAL,
+    }),
+  ];
 }
 
 /** Serves `entries` as a tlog-tiles log (checkpoint and entry bundles) on 127.0.0.1. */
@@ -216,7 +125,7 @@ afterEach(() => {
 
 describe('evaluating while the last signatures are checked', () => {
   it('keeps the early evaluation when every signature verifies', async () => {
-    const { entries } = honestLog();
+    const entries = honestLog();
     expect(entries.length).toBeGreaterThanOrEqual(WORKER_THRESHOLD);
     const { url, server } = await serve(entries);
     running = server;
@@ -230,10 +139,10 @@ describe('evaluating while the last signatures are checked', () => {
   }, 120_000);
 
   it('evaluates again, and finds the bad signature, when a deferred check fails', async () => {
-    const { entries, usageAt } = honestLog();
+    const entries = honestLog();
     // A misbehaving log holds node n3's report 200 with its signature altered (still canonical
     // base64 of 64 bytes, so the worker defers its check like any other).
-    const at = usageAt(3, 200);
+    const at = usageIndex(NODES, 3, 200);
     const env = JSON.parse(Buffer.from(entries[at]!).toString('utf8')) as {
       signatures: { keyid: string; sig: string }[];
     };

@@ -149,12 +149,8 @@ export function checkBundleRange(op: string, start: number, count: number): void
 }
 
 /** An entry bundle from entries read one by one (the drivers without a one-piece read). */
-export async function entryBundleOf(
-  entries: Promise<Uint8Array[]>,
-  count: number,
-): Promise<Uint8Array | undefined> {
-  const e = await entries;
-  return e.length === count ? encodeEntryBundle(e) : undefined;
+export function entryBundleOf(entries: Uint8Array[], count: number): Uint8Array | undefined {
+  return entries.length === count ? encodeEntryBundle(entries) : undefined;
 }
 
 /** End of the range [start, start + count), clamped to a safe integer. */

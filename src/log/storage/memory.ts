@@ -224,7 +224,7 @@ export class MemoryStorage implements LogStorage {
 
   async readEntryBundle(start: number, count: number): Promise<Uint8Array | undefined> {
     checkBundleRange('readEntryBundle', start, count);
-    return entryBundleOf(this.readEntries(start, count), count);
+    return entryBundleOf(await this.readEntries(start, count), count);
   }
 
   async readLeafHashes(start: number, count: number): Promise<Uint8Array[]> {

@@ -364,7 +364,7 @@ export class PostgresStorage implements LogStorage {
 
   async readEntryBundle(start: number, count: number): Promise<Uint8Array | undefined> {
     checkBundleRange('readEntryBundle', start, count);
-    return entryBundleOf(this.readEntries(start, count), count);
+    return entryBundleOf(await this.readEntries(start, count), count);
   }
 
   async readLeafHashes(start: number, count: number): Promise<Uint8Array[]> {

@@ -194,6 +194,27 @@ const SINGLE_COLUMN = ['size', 'findLeaf', 'findClaim', 'readLeaves', 'readTile'
 const READ_CHUNK = 1024;
 
 /**
+ * The lengths in `idx:length,…`, as SQLite listed them beside a concatenation (`op` names the read
+ * in errors).
+ * @throws {Error} unless the indexes run on by one from `first`
+ */
+function concatenatedLengths(op: string, parts: string, first: number): number[] {
+  const out: number[] = [];
+  let at = 0;
+  while (at < parts.length) {
+    const colon = parts.indexOf(':', at);
+    let comma = parts.indexOf(',', colon);
+    if (comma < 0) comma = parts.length;
+    if (colon < 0 || Number(parts.slice(at, colon)) !== first + out.length) {
+      throw new Error(`${op}: entries read out of index order`);
+    }
+    out.push(Number(parts.slice(colon + 1, comma)));
+    at = comma + 1;
+  }
+  return out;
+}
+
+/**
  * The entries of one concatenation, given `idx:length` of each in the order concatenated: views
  * of one fresh copy (the caller owns it; SQLite's buffer is not shared).
  * @throws {Error} unless the indexes run on by one from `first` and the lengths add up
@@ -202,18 +223,9 @@ export function splitConcatenated(data: Buffer, parts: string, first: number): U
   const copy = new Uint8Array(data);
   const out: Uint8Array[] = [];
   let o = 0;
-  let at = 0;
-  while (at < parts.length) {
-    const colon = parts.indexOf(':', at);
-    let comma = parts.indexOf(',', colon);
-    if (comma < 0) comma = parts.length;
-    if (colon < 0 || Number(parts.slice(at, colon)) !== first + out.length) {
-      throw new Error('readEntries: entries read out of index order');
-    }
-    const n = Number(parts.slice(colon + 1, comma));
+  for (const n of concatenatedLengths('readEntries', parts, first)) {
     out.push(copy.subarray(o, o + n));
     o += n;
-    at = comma + 1;
   }
   if (o !== copy.length) throw new Error('readEntries: lengths do not add up to the data read');
   return out;
@@ -227,28 +239,18 @@ export function splitConcatenated(data: Buffer, parts: string, first: number): U
  * @throws {MerkleError} ENTRY_TOO_LARGE for an entry above 65,535 bytes
  */
 export function checkConcatenatedBundle(data: Uint8Array, parts: string, first: number): number {
-  let n = 0;
+  const lengths = concatenatedLengths('readEntryBundle', parts, first);
   let total = 0;
-  let at = 0;
-  while (at < parts.length) {
-    const colon = parts.indexOf(':', at);
-    let comma = parts.indexOf(',', colon);
-    if (comma < 0) comma = parts.length;
-    if (colon < 0 || Number(parts.slice(at, colon)) !== first + n) {
-      throw new Error('readEntryBundle: entries read out of index order');
-    }
-    const len = Number(parts.slice(colon + 1, comma));
+  for (const len of lengths) {
     if (len > MAX_ENTRY_BYTES) {
       throw merkleError('ENTRY_TOO_LARGE', `log entries are at most ${MAX_ENTRY_BYTES} bytes`);
     }
     total += 2 + len;
-    n++;
-    at = comma + 1;
   }
   if (total !== data.length) {
     throw new Error('readEntryBundle: lengths do not add up to the data read');
   }
-  return n;
+  return lengths.length;
 }
 
 type Stmts = { [K in keyof typeof SQLITE_SQL]: Database.Statement };
