@@ -12,8 +12,12 @@
  * cache: fetch and verify the checkpoint, read every entry bundle, hash the tree and compare
  * roots, decode every entry, check every signature (worker threads), and run the seven checks.
  *
- * Each run also prints the CPU of the verifier's threads and of the log server, and the core-seconds
- * neither used (idle: what overlapping the work could still win).
+ * Each run also prints the CPU of the verifier's threads and of the log server, the core-seconds
+ * neither used (idle: what overlapping the work could still win), and the transport floor
+ * (bench/transport-floor.ts): the time to GET every entry bundle from the same server and make one
+ * raw verification per entry with no vpause code, next to the same N ÷ raw. The ratio's target
+ * counts the transport and the log server on this machine's cores too; the floor says how much of
+ * it they take on this machine, and what remains is the verifier's own work.
  *
  * Usage: npm run bench:verify [-- --entries 200000 --runs 2]
  */
@@ -35,6 +39,7 @@ import { IDLE_NODE_J, pauseLogEntries } from '../tests/helpers/pause-log.js';
 import { testKey } from '../tests/helpers/world.js';
 import { startLogProcess } from './log-proc.js';
 import { rawVerifyRate } from './raw-verify.js';
+import { transportFloor } from './transport-floor.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -246,6 +251,11 @@ async function main() {
       const cpu = cpuNow() - cpu0;
       const serverCpu = cpuOf(p.child.pid) - server0;
       const after = await raw();
+      const floorServer0 = cpuOf(p.child.pid);
+      const floorCpu0 = cpuNow();
+      const floor = await transportFloor(url, size);
+      const floorCpu = cpuNow() - floorCpu0;
+      const floorServer = cpuOf(p.child.pid) - floorServer0;
       if (r.verdict.verdict !== 'compliant') {
         throw new Error(
           `the bench log should verify as compliant: ${JSON.stringify(r.verdict.findings.slice(0, 2))}`,
@@ -274,6 +284,13 @@ async function main() {
       console.log(
         `        idle: ${(cores * secs - cpu - serverCpu).toFixed(2)} of ${(cores * secs).toFixed(1)} core-seconds ` +
           `(${cores} cores × the verification's wall time) used by neither the verifier nor the log server`,
+      );
+      console.log(
+        `        transport floor: ${floor.seconds.toFixed(2)} s = ${(floor.seconds / rawSecs).toFixed(2)}× N ÷ raw ` +
+          `(every entry bundle, ${fmt(floor.bodyBytes / 2 ** 20)} MiB, fetched from the same server with node:http and one raw ` +
+          `verification per entry, on ${cores} worker threads, no vpause code; CPU ${floorCpu.toFixed(1)} s + log server ` +
+          `${floorServer.toFixed(1)} s); the verifier's own work beyond it: ${(secs - floor.seconds).toFixed(2)} s, ` +
+          `${(cpu + serverCpu - floorCpu - floorServer).toFixed(1)} s of CPU`,
       );
     }
   } finally {
