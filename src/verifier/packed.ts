@@ -42,6 +42,7 @@ import { sha256Into } from '../crypto/sha256.js';
 import { hashChildrenInto, hashLeafInto } from '../merkle/rfc9162.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
 import { KeysById, type VerifierKey } from '../note/keys.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 /** The schema constants the packer applies (from protocol/src/schemas.ts). */
 export interface PackRules {
@@ -525,6 +526,8 @@ export class Packer {
   private arenaLen = 0;
   /** the signatures of the run, decoded: 64 bytes each, at the offsets `sigAt` gives */
   private sigArena = new Uint8Array(64 * 512);
+  /** buffers of deferred checks, given back by `recycle` */
+  private readonly scratch = new BufferPool(16, 16 * 1024);
   private sigLen = 0;
   /**
    * the signature checks of the run: verifier, signature at sigArena[jobSig[j]…+64) (-1: not a
@@ -601,6 +604,15 @@ export class Packer {
     return this.pack(input, true);
   }
 
+  /**
+   * Takes back the buffers of deferred checks once `runDeferredChecks` has run them (they are
+   * reused by later runs: the caller must not use `d` afterwards).
+   */
+  recycle(d: DeferredChecks): void {
+    this.scratch.give(d.msgs);
+    this.scratch.give(d.sigs);
+  }
+
   private pack(input: IngestInput, defer: boolean): { run: PackedRun; deferred?: DeferredChecks } {
     let entries: readonly Uint8Array[];
     let src: Buffer | undefined;
@@ -667,9 +679,9 @@ export class Packer {
     if (later !== undefined) {
       const k = later.length;
       deferred = {
-        msgs: new Uint8Array(laterBytes),
+        msgs: this.scratch.take(laterBytes),
         msgAt: new Uint32Array(2 * k),
-        sigs: new Uint8Array(64 * k),
+        sigs: this.scratch.take(64 * k),
         keys: new Array(k),
         slots: new Uint32Array(k),
         entries: new Uint32Array(k),

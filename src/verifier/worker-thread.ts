@@ -9,9 +9,15 @@
  * checks wait in a queue and run one run's worth at a time between turns of the event loop, so
  * that bundles arriving meanwhile are read first: the main thread then holds every record well
  * before the last signatures are checked.
+ *
+ * Bundle bodies are read into buffers that are reused once packed (`BufferPool`), unless the run
+ * took the body along (raw entries are sent as views of it, the buffer transferred); the buffers
+ * of deferred checks go back to the packer once run. Fresh memory costs a page fault a 4 KiB,
+ * dear on some virtual machines (docs/verifier.md).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { httpGet } from '../client/http-get.js';
+import { BufferPool } from '../util/buffer-pool.js';
 import {
   type DeferredChecks,
   type IngestInput,
@@ -25,6 +31,8 @@ import {
 const data = workerData as { vkeys: string[]; rules: PackRules };
 const packer = new Packer(data.rules, data.vkeys);
 const port = parentPort!;
+/** bodies of entry bundles (~220 KiB for 256 usage reports), a few GETs at once */
+const bodies = new BufferPool(8, 256 * 1024);
 
 interface Message {
   keys?: string[];
@@ -51,6 +59,7 @@ function runWaiting(): void {
   const w = waiting.shift();
   if (w === undefined) return;
   const outcomes = runDeferredChecks(w.checks);
+  packer.recycle(w.checks);
   port.postMessage({ id: w.id, outcomes }, outcomesTransferList(outcomes));
   if (waiting.length > 0) schedule();
 }
@@ -63,9 +72,22 @@ function schedule(): void {
 
 /** GETs an entry bundle and packs it; a failed GET is answered as such (BundleFetchError). */
 async function fetchAndPack(m: Message): Promise<void> {
+  let lent: Uint8Array | undefined;
+  try {
+    await getAndPack(m, (n) => {
+      lent = bodies.take(n);
+      return lent;
+    });
+  } finally {
+    // Not reused if the run took it along (transferred: detached, which `give` ignores).
+    if (lent !== undefined) bodies.give(lent);
+  }
+}
+
+async function getAndPack(m: Message, alloc: (n: number) => Uint8Array): Promise<void> {
   let bundle: Uint8Array;
   try {
-    const g = await httpGet(m.url!);
+    const g = await httpGet(m.url!, { alloc });
     if (g.status < 200 || g.status >= 300) {
       const redirect = g.status >= 300 && g.status < 400;
       port.postMessage({

@@ -12,7 +12,12 @@ import { PAYLOAD_TYPE } from '../../protocol/src/schemas.js';
 import { encodeEntryBundle } from '../../src/merkle/tiles.js';
 import { decodeRun, KeyRing, packRules, unpackRun } from '../../src/verifier/ingest.js';
 import { PackedRecord, StringTable } from '../../src/verifier/log-index.js';
-import { Packer } from '../../src/verifier/packed.js';
+import {
+  type DeferredChecks,
+  type PackedRun,
+  Packer,
+  runDeferredChecks,
+} from '../../src/verifier/packed.js';
 import {
   applyEdits,
   byteEditsArb,
@@ -156,5 +161,64 @@ describe('packed ingestion', () => {
     const b = unpackRun(next, table);
     const refB = decodeRun(new KeyRing(VKEYS), { start: 768, entries: entries.slice(0, 3) });
     expect(JSON.parse(JSON.stringify(b.records))).toEqual(JSON.parse(JSON.stringify(refB.records)));
+  });
+
+  it('gives the outcomes of `run` through deferred checks whose buffers are recycled', () => {
+    // A bad signature: canonical base64 of 64 bytes (so it is deferred like a good one), not
+    // the signer's.
+    const forged = (sig: string) => `${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+    const runArb = fc.record({
+      entries: fc.array(
+        fc.record({ seq: fc.nat(1000), who: fc.constantFrom(node, other), bad: fc.boolean() }),
+        { minLength: 1, maxLength: 12 },
+      ),
+      // checks left waiting after this run is packed (as a worker queues them)
+      waiting: fc.nat(3),
+    });
+    let recycled = 0;
+    let invalid = 0;
+    fc.assert(
+      fc.property(fc.array(runArb, { minLength: 1, maxLength: 6 }), (runs) => {
+        const deferring = new Packer(packRules(), VKEYS);
+        const direct = new Packer(packRules(), VKEYS);
+        const given = new Set<Uint8Array>();
+        const queue: { run: PackedRun; deferred: DeferredChecks; want: PackedRun }[] = [];
+        const check = () => {
+          const { run, deferred, want } = queue.shift()!;
+          const got = runDeferredChecks(deferred);
+          const outValid = run.outValid.slice();
+          for (let j = 0; j < got.slots.length; j++) outValid[got.slots[j]!] = got.valid[j]!;
+          expect([...outValid]).toEqual([...want.outValid]);
+          invalid += want.outValid.filter((v) => v === 0).length;
+          deferring.recycle(deferred);
+          given.add(deferred.msgs);
+        };
+        let start = 0;
+        for (const spec of runs) {
+          const entries = spec.entries.map(({ seq, who, bad }) =>
+            entry(
+              PAYLOAD_TYPE.usage,
+              sortedJson(usage({ seq })),
+              [who],
+              'jcs',
+              bad ? forged : undefined,
+            ),
+          );
+          const { run, deferred } = deferring.runDeferring({ start, entries });
+          expect(deferred).toBeDefined();
+          // Only buffers given back serve again, never those of checks still waiting.
+          for (const w of queue) expect(deferred!.msgs).not.toBe(w.deferred.msgs);
+          if (given.has(deferred!.msgs)) recycled++;
+          queue.push({ run, deferred: deferred!, want: direct.run({ start, entries }) });
+          while (queue.length > spec.waiting) check();
+          start += entries.length;
+        }
+        while (queue.length > 0) check();
+      }),
+      { numRuns: 60 },
+    );
+    // not vacuous: buffers were reused, and bad signatures came out invalid
+    expect(recycled).toBeGreaterThan(20);
+    expect(invalid).toBeGreaterThan(20);
   });
 });
