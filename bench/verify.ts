@@ -30,13 +30,15 @@ import { openStorage } from '../src/log/storage/index.js';
 import { tileSummaries } from '../src/log/tile-tree.js';
 import { hashLeaf } from '../src/merkle/rfc9162.js';
 import { integrate } from '../src/merkle/tiles.js';
-import { parseVPausePolicy } from '../src/policy/vpause-policy.js';
-import { signCheckpoint } from '../src/tlog/checkpoint.js';
-import { signCosignature } from '../src/tlog/cosignature.js';
 import { xoshiro128 } from '../src/verifier/prng.js';
 import { verifyPause } from '../src/verifier/verify.js';
-import { IDLE_NODE_J, pauseLogEntries } from '../tests/helpers/pause-log.js';
-import { testKey } from '../tests/helpers/world.js';
+import {
+  IDLE_NODE_J,
+  pauseLogCheckpoint,
+  pauseLogEntries,
+  pauseLogKeys,
+  pauseLogPolicy,
+} from '../tests/helpers/pause-log.js';
 import { startLogProcess } from './log-proc.js';
 import { rawVerifyRate } from './raw-verify.js';
 import { transportFloor } from './transport-floor.js';
@@ -53,11 +55,7 @@ const T0 = Date.UTC(2026, 10, 27) / 1000;
 const LAB = 'lab-a.example';
 const OUT = join(process.cwd(), 'bench', 'out', `verify-${WANT}`);
 
-const logKey = testKey('bench.example/log');
-const witness = testKey('witness.bench.example', true);
-const root = testKey(`${LAB}/root`);
-const meterKey = testKey('meter.f1.bench.example');
-const nodeKeys = Array.from({ length: NODES }, (_, i) => testKey(`${LAB}/node/f1/c1/n${i}`));
+const keys = pauseLogKeys('bench', LAB, NODES);
 
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
 
@@ -135,9 +133,7 @@ function statements(): Generator<Uint8Array> {
   const rng = xoshiro128(42);
   return pauseLogEntries({
     lab: LAB,
-    root,
-    nodeKeys,
-    meterKey,
+    ...keys,
     t0: T0,
     intervalSeconds: INTERVAL,
     intervals: INTERVALS,
@@ -181,12 +177,8 @@ async function buildLog(): Promise<number> {
       const k = Math.min(1 << 18, size - state.size);
       const leaves = await st.readLeafHashes(state.size, k);
       const r = await integrate(state.size, leaves, (ids) => st.readTiles(ids));
-      let note = signCheckpoint(
-        { origin: logKey.signer.name, size: r.size, rootHash: r.rootHash, extensions: [] },
-        logKey.signer,
-      );
       // The witness cosigns before every report's deadline (the synthetic reports are on time).
-      note += signCosignature(note.slice(0, note.indexOf('\n\n') + 1), witness.signer, T0 + 600);
+      const note = pauseLogCheckpoint(keys, r.size, r.rootHash, T0 + 600);
       if (
         !(await st.commitIntegration(
           state.size,
@@ -215,21 +207,10 @@ async function main() {
   const size = await buildLog();
   const { p, url, dir } = await startLogProcess(
     join(OUT, 'data'),
-    logKey.privateKey,
-    `lab ${root.vkey}\nmeter f1 ${meterKey.vkey}\n`,
+    keys.logKey.privateKey,
+    `lab ${keys.root.vkey}\nmeter f1 ${keys.meterKey.vkey}\n`,
   );
-  const policy = parseVPausePolicy(
-    [
-      `log ${logKey.vkey} ${url}`,
-      `witness w0 ${witness.vkey}`,
-      'quorum w0',
-      `lab ${root.vkey}`,
-      'facility f1 pue 1.1 1.4 baseline-w 150000 meter-sigma 0.01',
-      `meter f1 ${meterKey.vkey}`,
-      'alpha 0.001',
-      '',
-    ].join('\n'),
-  );
+  const policy = pauseLogPolicy(keys, url);
   try {
     for (let run = 1; run <= RUNS; run++) {
       // The machine may be shared: measure the raw rate right before and right after, and

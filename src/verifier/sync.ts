@@ -408,13 +408,16 @@ export class LogFollower {
       report.fork = fork;
       return report;
     }
+    const adopt = (): boolean => {
+      for (const r of records) this.index.add(r);
+      this.range = next;
+      return this.remember(obs, seenAt);
+    };
     let fresh: boolean;
     if (opts.speculate !== undefined) {
       // Indexed before the last checks are made, for the caller's speculative read; a failure
       // from here on leaves this follower unusable.
-      for (const r of records) this.index.add(r);
-      this.range = next;
-      fresh = this.remember(obs, seenAt);
+      fresh = adopt();
       try {
         opts.speculate();
         report.revised = await checked;
@@ -424,9 +427,7 @@ export class LogFollower {
       }
     } else {
       report.revised = await checked;
-      for (const r of records) this.index.add(r);
-      this.range = next;
-      fresh = this.remember(obs, seenAt);
+      fresh = adopt();
     }
     const kept = this.store!.keepsEntries
       ? await this.entriesFromRecords(verified, obs.size)

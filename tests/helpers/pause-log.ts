@@ -2,13 +2,75 @@
  * The statements of a large, honest pause log, really signed, in log order: the lab's node
  * registrations, its inventory and pause, then every reporting interval's idle usage report from
  * each node followed by the facility meter's reading. bench:verify builds its 200,082-entry log
- * from it, and the verifier's end-to-end tests smaller ones.
+ * from it, and the verifier's end-to-end tests smaller ones; both take the log's keys, its
+ * cosigned checkpoint and the trust policy that verifies it from here too.
  */
 import { makeStatement, PAYLOAD_TYPE, payloadHash, ZERO_HASH } from '../../protocol/src/index.js';
 import { formatTime } from '../../protocol/src/time.js';
 import { toHex, utf8 } from '../../src/core/bytes.js';
 import { sha256 } from '../../src/crypto/sha256.js';
-import type { TestKey } from './world.js';
+import { parseVPausePolicy, type VPausePolicy } from '../../src/policy/vpause-policy.js';
+import { signCheckpoint } from '../../src/tlog/checkpoint.js';
+import { signCosignature } from '../../src/tlog/cosignature.js';
+import { type TestKey, testKey } from './world.js';
+
+/** The keys of a pause log: the log's, one witness's, the lab's root, the meter's, each node's. */
+export interface PauseLogKeys {
+  logKey: TestKey;
+  witness: TestKey;
+  root: TestKey;
+  meterKey: TestKey;
+  nodeKeys: TestKey[];
+}
+
+/**
+ * The keys of a pause log hosted at `<site>.example` for `lab` with `nodes` nodes (the same names
+ * give the same keys: bench/out/ caches the bench's log by them).
+ */
+export function pauseLogKeys(site: string, lab: string, nodes: number): PauseLogKeys {
+  return {
+    logKey: testKey(`${site}.example/log`),
+    witness: testKey(`witness.${site}.example`, true),
+    root: testKey(`${lab}/root`),
+    meterKey: testKey(`meter.f1.${site}.example`),
+    nodeKeys: Array.from({ length: nodes }, (_, i) => testKey(`${lab}/node/f1/c1/n${i}`)),
+  };
+}
+
+/** The checkpoint note of a tree, signed by the log and cosigned by the witness at `cosignedAt`. */
+export function pauseLogCheckpoint(
+  keys: PauseLogKeys,
+  size: number,
+  rootHash: Uint8Array,
+  cosignedAt: number,
+): string {
+  const note = signCheckpoint(
+    { origin: keys.logKey.signer.name, size, rootHash, extensions: [] },
+    keys.logKey.signer,
+  );
+  return (
+    note + signCosignature(note.slice(0, note.indexOf('\n\n') + 1), keys.witness.signer, cosignedAt)
+  );
+}
+
+/**
+ * The trust policy for the log at `url`: its key, the witness as the quorum, the lab's root key,
+ * facility f1 (PUE 1.1–1.4, 150 kW baseline, 1 % meter uncertainty) with its meter, alpha 0.001.
+ */
+export function pauseLogPolicy(keys: PauseLogKeys, url: string): VPausePolicy {
+  return parseVPausePolicy(
+    [
+      `log ${keys.logKey.vkey} ${url}`,
+      `witness w0 ${keys.witness.vkey}`,
+      'quorum w0',
+      `lab ${keys.root.vkey}`,
+      'facility f1 pue 1.1 1.4 baseline-w 150000 meter-sigma 0.01',
+      `meter f1 ${keys.meterKey.vkey}`,
+      'alpha 0.001',
+      '',
+    ].join('\n'),
+  );
+}
 
 export interface PauseLogSpec {
   lab: string;

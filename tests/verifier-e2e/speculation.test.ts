@@ -14,35 +14,32 @@ import { formatTime } from '../../protocol/src/time.js';
 import { utf8 } from '../../src/core/bytes.js';
 import { hashLeaf, rootFromLeafHashes } from '../../src/merkle/rfc9162.js';
 import { encodeEntryBundle, entriesPath, TILE_WIDTH } from '../../src/merkle/tiles.js';
-import { parseVPausePolicy } from '../../src/policy/vpause-policy.js';
-import { signCheckpoint } from '../../src/tlog/checkpoint.js';
-import { signCosignature } from '../../src/tlog/cosignature.js';
 import { evaluatePause } from '../../src/verifier/evaluate.js';
 import { WORKER_THRESHOLD } from '../../src/verifier/ingest.js';
 import { LogFollower } from '../../src/verifier/sync.js';
 import { verifyPause } from '../../src/verifier/verify.js';
-import { IDLE_NODE_J, pauseLogEntries, usageIndex } from '../helpers/pause-log.js';
-import { testKey } from '../helpers/world.js';
+import {
+  IDLE_NODE_J,
+  pauseLogCheckpoint,
+  pauseLogEntries,
+  pauseLogKeys,
+  pauseLogPolicy,
+  usageIndex,
+} from '../helpers/pause-log.js';
 
 const LAB = 'lab-s.example';
 const NODES = 10;
 const INTERVAL = 300;
 const INTERVALS = 400;
 const T0 = Date.UTC(2026, 10, 27) / 1000;
-const logKey = testKey('spec.example/log');
-const witness = testKey('witness.spec.example', true);
-const root = testKey(`${LAB}/root`);
-const meterKey = testKey('meter.f1.spec.example');
-const nodeKeys = Array.from({ length: NODES }, (_, i) => testKey(`${LAB}/node/f1/c1/n${i}`));
+const keys = pauseLogKeys('spec', LAB, NODES);
 
 /** An honest lab's log; the meter reads exactly what the reports explain (PUE 1.25, 150 kW). */
 function honestLog(): Uint8Array[] {
   return [
     ...pauseLogEntries({
       lab: LAB,
-      root,
-      nodeKeys,
-      meterKey,
+      ...keys,
       t0: T0,
       intervalSeconds: INTERVAL,
       intervals: INTERVALS,
@@ -54,16 +51,7 @@ function honestLog(): Uint8Array[] {
 /** Serves `entries` as a tlog-tiles log (checkpoint and entry bundles) on 127.0.0.1. */
 async function serve(entries: readonly Uint8Array[]): Promise<{ url: string; server: Server }> {
   const size = entries.length;
-  let note = signCheckpoint(
-    {
-      origin: logKey.signer.name,
-      size,
-      rootHash: rootFromLeafHashes(entries.map(hashLeaf)),
-      extensions: [],
-    },
-    logKey.signer,
-  );
-  note += signCosignature(note.slice(0, note.indexOf('\n\n') + 1), witness.signer, T0 + 600);
+  const note = pauseLogCheckpoint(keys, size, rootFromLeafHashes(entries.map(hashLeaf)), T0 + 600);
   const files = new Map<string, Uint8Array>([['/checkpoint', utf8(note)]]);
   for (let n = 0; n * TILE_WIDTH < size; n++) {
     const part = entries.slice(n * TILE_WIDTH, (n + 1) * TILE_WIDTH);
@@ -77,28 +65,13 @@ async function serve(entries: readonly Uint8Array[]): Promise<{ url: string; ser
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-function policyFor(url: string) {
-  return parseVPausePolicy(
-    [
-      `log ${logKey.vkey} ${url}`,
-      `witness w0 ${witness.vkey}`,
-      'quorum w0',
-      `lab ${root.vkey}`,
-      'facility f1 pue 1.1 1.4 baseline-w 150000 meter-sigma 0.01',
-      `meter f1 ${meterKey.vkey}`,
-      'alpha 0.001',
-      '',
-    ].join('\n'),
-  );
-}
-
 const question = { lab: LAB, pause: 'pause-1', to: formatTime(T0 + INTERVALS * INTERVAL) };
 const asOf = T0 + INTERVALS * INTERVAL + 3600;
 const codes = (fs: readonly { code: string }[]) => [...new Set(fs.map((f) => f.code))].sort();
 
 /** The evaluation of a follower that checks every signature before it indexes anything. */
 async function checkedFirst(url: string) {
-  const policy = policyFor(url);
+  const policy = pauseLogPolicy(keys, url);
   const f = new LogFollower({ policy, logUrl: url, threads: 2 });
   try {
     const sync = await f.sync();
@@ -129,7 +102,7 @@ describe('evaluating while the last signatures are checked', () => {
     expect(entries.length).toBeGreaterThanOrEqual(WORKER_THRESHOLD);
     const { url, server } = await serve(entries);
     running = server;
-    const r = await verifyPause({ policy: policyFor(url), question, asOf, threads: 2 });
+    const r = await verifyPause({ policy: pauseLogPolicy(keys, url), question, asOf, threads: 2 });
     expect(r.sync?.revised).toBe(0);
     expect(r.verdict.verdict).toBe('compliant');
     expect(r.verdict.findings).toEqual([]);
@@ -152,7 +125,7 @@ describe('evaluating while the last signatures are checked', () => {
     entries[at] = utf8(JSON.stringify(env));
     const { url, server } = await serve(entries);
     running = server;
-    const r = await verifyPause({ policy: policyFor(url), question, asOf, threads: 2 });
+    const r = await verifyPause({ policy: pauseLogPolicy(keys, url), question, asOf, threads: 2 });
     expect(r.sync?.revised).toBe(1);
     // Ground truth: the report is not authentic, so n3's interval 200 is unreported and its
     // chain has a gap at seq 200.
