@@ -1,15 +1,28 @@
 // One core's share of the transport floor (bench/transport-floor.ts): GETs entry bundles with
-// node:http (keep-alive, a few at once) and makes one raw Ed25519 verification (node:crypto, a
-// pre-made KeyObject, the message size of bench/verify-worker.mjs) per entry; no vpause code.
-import { generateKeyPairSync, sign, verify } from 'node:crypto';
+// node:http (keep-alive, a few at once) and makes one raw Ed25519 verification per entry
+// (node:crypto, pre-made KeyObjects), cycling through the sample of real signatures that
+// bench/verify-worker.mjs uses (or one signature over `bytes` bytes without one); no vpause code.
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { jobs, bytes, inFlight } = workerData;
+const { jobs, bytes, inFlight, sample, offset } = workerData;
 const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
-const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-const msg = Buffer.alloc(bytes, 7);
-const sig = sign(null, msg, privateKey);
+let items;
+if (sample !== undefined) {
+  const keys = sample.keys.map((raw) =>
+    createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+      format: 'jwk',
+    }),
+  );
+  items = sample.items.map((t) => ({ key: keys[t.key], msg: t.msg, sig: t.sig }));
+} else {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const msg = Buffer.alloc(bytes, 7);
+  items = [{ key: publicKey, msg, sig: sign(null, msg, privateKey) }];
+}
+let at = (offset ?? 0) % items.length;
 
 function get(url) {
   return new Promise((resolve, reject) => {
@@ -36,7 +49,9 @@ async function lane() {
     const body = await get(url);
     bodyBytes += body.length;
     for (let i = 0; i < entries; i++) {
-      if (!verify(null, msg, publicKey, sig)) throw new Error('raw verification failed');
+      const t = items[at];
+      if (!verify(null, t.msg, t.key, t.sig)) throw new Error('raw verification failed');
+      at = at + 1 === items.length ? 0 : at + 1;
     }
   }
 }

@@ -9,12 +9,17 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { entriesPath, TILE_WIDTH } from '../src/merkle/tiles.js';
+import type { RawSample } from './raw-verify.js';
 
-/** Seconds to fetch the `size` entries of the log at `base` in bundles and raw-verify each once. */
+/**
+ * Seconds to fetch the `size` entries of the log at `base` in bundles and make one raw
+ * verification per entry: of the sample's signatures in turn (bench/raw-verify.ts), or of one
+ * signature over `input` bytes.
+ */
 export async function transportFloor(
   base: string,
   size: number,
-  bytes = 620,
+  input: number | RawSample = 620,
 ): Promise<{ seconds: number; bodyBytes: number }> {
   const cores = availableParallelism();
   const shares: { url: string; entries: number }[][] = Array.from({ length: cores }, () => []);
@@ -23,10 +28,11 @@ export async function transportFloor(
     const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
     shares[n % cores]!.push({ url: `${base}/${entriesPath(n, width)}`, entries: width });
   }
+  const given = typeof input === 'number' ? { bytes: input } : { sample: input };
   const workers = shares.map(
-    (jobs) =>
+    (jobs, i) =>
       new Worker(new URL('./floor-worker.mjs', import.meta.url), {
-        workerData: { jobs, bytes, inFlight: 4 },
+        workerData: { jobs, ...given, inFlight: 4, offset: i * 7919 },
       }),
   );
   try {
