@@ -98,8 +98,12 @@ export interface PackedRun {
   count: number;
   /** leaf hashes, 32 bytes each */
   leaf: Uint8Array;
-  /** the root over the 256 leaves, when the run is one full tile aligned on 256 */
-  subtree?: Uint8Array;
+  /**
+   * The root over the 256 leaves, when the run is one full tile aligned on 256. `subtree` and
+   * `raw` are always present, undefined or not, so that every run the receiver deserialises has
+   * the same shape (a second shape deoptimises the code that reads runs on the main thread).
+   */
+  subtree: Uint8Array | undefined;
   /** KIND_* per entry */
   kind: Uint8Array;
   /** packed entries: SHA-256 of the payload, then `prev` (64 bytes per entry) */
@@ -122,7 +126,7 @@ export interface PackedRun {
   outKey: Uint32Array;
   outValid: Uint8Array;
   /** raw entries: entry i is raw[rawAt[2i], rawAt[2i + 1]) */
-  raw?: Uint8Array;
+  raw: Uint8Array | undefined;
   rawAt: Uint32Array;
   /**
    * The packer's string table grows from run to run: `strings` holds the strings it gained in
@@ -718,6 +722,10 @@ export class Packer {
       start: input.start,
       count: n,
       leaf,
+      subtree:
+        this.full && input.start % TILE_WIDTH === 0 && n === TILE_WIDTH
+          ? perfectRoot(leaf)
+          : undefined,
       kind: this.kind.slice(0, n),
       hashes: this.hashes.slice(0, 64 * n),
       num: this.num.slice(0, NUM_WIDTH * n),
@@ -729,15 +737,12 @@ export class Packer {
       outAt: this.outAt.slice(0, n + 1),
       outKey: this.outKey.slice(0, this.outLen),
       outValid: this.outValid.slice(0, this.outLen),
+      raw,
       rawAt,
       strings: this.strings.slice(this.stringsSent),
       stringBase: this.stringsSent,
       newKeys,
     };
-    if (raw !== undefined) out.raw = raw;
-    if (this.full && input.start % TILE_WIDTH === 0 && n === TILE_WIDTH) {
-      out.subtree = perfectRoot(leaf);
-    }
     return deferred === undefined ? { run: out } : { run: out, deferred };
   }
 
