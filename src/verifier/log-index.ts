@@ -175,6 +175,9 @@ export class PackedRecord implements StatementRecord {
   readonly t0: number;
   readonly t1: number;
   readonly seq: number;
+  readonly energyJ: number;
+  /** usage: flop; meter: counterJ */
+  readonly flop: number;
   /** The keyid of the one signature. */
   readonly keyid: string;
   /** the vkey of the one outcome computed ahead (undefined: none, or several) and whether valid */
@@ -192,6 +195,8 @@ export class PackedRecord implements StatementRecord {
     this.t0 = num[n]!;
     this.t1 = num[n + 1]!;
     this.seq = num[n + 2]!;
+    this.energyJ = num[n + 3]!;
+    this.flop = num[n + 4]!;
     this.keyid = run.strings[run.keyid[i]!]!;
     const j = run.outAt[i]!;
     this.outcomes = run.outAt[i + 1]! - j;
@@ -210,15 +215,6 @@ export class PackedRecord implements StatementRecord {
       delete this.made.valid;
       delete this.made.invalid;
     }
-  }
-
-  get energyJ(): number {
-    return this.run.num[NUM_WIDTH * this.i + 3]!;
-  }
-
-  /** usage: flop; meter: counterJ */
-  get flop(): number {
-    return this.run.num[NUM_WIDTH * this.i + 4]!;
   }
 
   private get m(): Made {
