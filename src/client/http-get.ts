@@ -6,6 +6,12 @@
  *
  * It does only what those reads need: no redirects (a 3xx is returned as it is: callers fall
  * back to `fetch`), no content codings (it asks for `identity`), no cookies, no cache.
+ *
+ * A kept-alive connection may be closed by the server (Node's default idle timeout is 5 s) just
+ * as a request goes out on it: the request then fails with "socket hang up" or ECONNRESET before
+ * any answer. A GET that fails so on a reused connection is sent again once, on a new one (what
+ * Node's documentation of `request.reusedSocket` advises); a failure on a new connection, or
+ * after the head of an answer, is the caller's.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -43,6 +49,16 @@ export function canHttpGet(url: string): boolean {
  * @throws {Error} on a network error, a stalled response or a body shorter than announced
  */
 export function httpGet(url: string, opts: GetOptions = {}): Promise<GetResponse> {
+  return getOnce(url, opts).catch((e: unknown) => {
+    if (!(e instanceof StaleSocketError)) throw e;
+    return getOnce(url, opts, false);
+  });
+}
+
+/** A request that failed before any answer on a kept-alive connection the server had closed. */
+class StaleSocketError extends Error {}
+
+function getOnce(url: string, opts: GetOptions, mayRetry = true): Promise<GetResponse> {
   return new Promise<GetResponse>((resolve, reject) => {
     let u: URL;
     try {
@@ -109,6 +125,17 @@ export function httpGet(url: string, opts: GetOptions = {}): Promise<GetResponse
       res.on('aborted', () => reject(new Error('httpGet: response aborted')));
     });
     req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error('httpGet: timed out')));
-    req.on('error', reject);
+    let answered = false;
+    req.on('response', () => {
+      answered = true;
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      const closed = e.code === 'ECONNRESET' || e.message === 'socket hang up';
+      if (mayRetry && !answered && req.reusedSocket && closed) {
+        reject(new StaleSocketError(e.message, { cause: e }));
+      } else {
+        reject(e);
+      }
+    });
   });
 }

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpGet } from '../../src/client/http-get.js';
 
@@ -92,5 +92,78 @@ describe('httpGet', () => {
     );
     // and the client still works afterwards
     expect((await httpGet(`${base}/missing`)).status).toBe(404);
+  });
+
+  describe('a kept-alive connection the server closes as a request goes out', () => {
+    /**
+     * A plain TCP server speaking just enough HTTP/1.1: on each connection it answers the
+     * requests its script gives, in order ('ok': 200 with a body, kept alive; 'drop': closes the
+     * connection unanswered, as a server whose idle timeout fired does).
+     */
+    async function scriptedServer(script: ('ok' | 'drop')[][]) {
+      let connections = 0;
+      const open = new Set<net.Socket>();
+      const s = net.createServer((sock) => {
+        open.add(sock);
+        sock.on('close', () => open.delete(sock));
+        const plan = script[connections++] ?? ['ok'];
+        let buf = '';
+        let n = 0;
+        sock.on('data', (d) => {
+          buf += d.toString('latin1');
+          for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+            buf = buf.slice(end + 4);
+            if ((plan[n++] ?? 'ok') === 'drop') {
+              sock.destroy();
+              return;
+            }
+            sock.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
+          }
+        });
+      });
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      return {
+        url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/x`,
+        connections: () => connections,
+        close: () => {
+          // the client keeps its last connection alive: close it from this side
+          for (const sock of open) sock.destroy();
+          return new Promise((r) => s.close(r));
+        },
+      };
+    }
+
+    it('sends the GET again once, on a new connection', async () => {
+      const srv = await scriptedServer([['ok', 'drop'], ['ok']]);
+      try {
+        expect(Buffer.from((await httpGet(srv.url)).body).toString()).toBe('ok');
+        // reuses the first connection, which the server drops: answered on a second one
+        expect(Buffer.from((await httpGet(srv.url)).body).toString()).toBe('ok');
+        expect(srv.connections()).toBe(2);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('does not retry a request that fails on a new connection', async () => {
+      const srv = await scriptedServer([['drop'], ['ok']]);
+      try {
+        await expect(httpGet(srv.url)).rejects.toThrow(/socket hang up|ECONNRESET/);
+        expect(srv.connections()).toBe(1);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('retries once only', async () => {
+      const srv = await scriptedServer([['ok', 'drop'], ['drop'], ['ok']]);
+      try {
+        await httpGet(srv.url);
+        await expect(httpGet(srv.url)).rejects.toThrow(/socket hang up|ECONNRESET/);
+        expect(srv.connections()).toBe(2);
+      } finally {
+        await srv.close();
+      }
+    });
   });
 });
