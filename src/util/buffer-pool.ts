@@ -1,7 +1,7 @@
 /**
  * Byte buffers to reuse, for a thread that reads and packs many blobs of about the same size
- * (the verifier's ingestion workers: an entry bundle of ~220 KiB and the signed messages copied
- * out of it, hundreds of times a run). Fresh memory costs a page fault for each 4 KiB first
+ * (the verifier's ingestion: an entry bundle of ~220 KiB and the signed messages copied out of
+ * it, hundreds of times a run). Fresh memory costs a page fault for each 4 KiB first
  * touched, and on some virtual machines that is dear: 13–16 µs a fault on the 2-core VM the
  * benchmarks run on, where a run of bench:verify took ~30,000 faults a worker before this pool
  * (docs/verifier.md). A buffer handed to another thread (transferred, so detached) is simply not

@@ -1,5 +1,5 @@
 /**
- * Worker threads that start as plain JavaScript. The pools' workers (src/verifier/worker-thread.ts,
+ * Worker threads that start as plain JavaScript. The pools' workers (src/verifier/verify-thread.ts,
  * src/log/prepare-thread.ts) are TypeScript; started through tsx, each worker registers tsx's
  * loader hooks, which in Node 20 run on a hooks thread of the worker's own, and every module the
  * worker loads is resolved and transpiled through it: about half a second of CPU per worker on

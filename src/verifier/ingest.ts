@@ -1,14 +1,13 @@
 /**
  * Turning log entries into records: leaf hash, strict decoding and the signature outcomes of
  * every key the verifier may need for them, computed ahead so that the evaluation only looks them
- * up. Signature verification is most of a verifier's work, so large runs spread it over worker
- * threads (./worker-thread.ts, started from a bundle: src/util/worker-entry.ts), one per core,
- * each taking whole entry bundles as they arrive from the log, transferred as raw bytes. A worker
- * makes one pass over a bundle (./packed.ts): it hashes the leaves (and, for a full aligned
- * bundle, the subtree over them), checks the signatures, and decodes usage reports and meter
- * readings — nearly all of a log — into columns that are transferred back whole; the main thread
- * makes a light record of each (`PackedRecord`) and decodes the few other entries itself with
- * `decodeEntry`. Small runs do the same on the calling thread.
+ * up. The calling thread reads each entry bundle in one pass (./packed.ts): it hashes the leaves
+ * (and, for a full aligned bundle, the subtree over them), reads the envelopes, and decodes usage
+ * reports and meter readings — nearly all of a log — into columns, with a light record of each
+ * (`PackedRecord`); the few other entries are decoded with `decodeEntry`. Signature verification
+ * is most of a verifier's work, so for large runs the checks go, as bytes, to worker threads
+ * (./verify-thread.ts, started from a bundle: src/util/worker-entry.ts), one per core, and their
+ * outcomes come back into the columns; small runs check on the calling thread.
  *
  * Which keys are "needed" is decided without trusting the entries: the policy's lab root and
  * meter keys, plus the node key of every registration seen so far (authentic or not: computing
@@ -20,8 +19,10 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { PAYLOAD_TYPE, type RegistrationPayload } from '../../protocol/src/schemas.js';
+import { httpGet } from '../client/http-get.js';
 import { hashLeafInto } from '../merkle/rfc9162.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
+import { BufferPool } from '../util/buffer-pool.js';
 import { startWorker, workerEntry } from '../util/worker-entry.js';
 import { checkSignature, decodeEntry } from './decode.js';
 import {
@@ -33,7 +34,7 @@ import {
 } from './log-index.js';
 import { packRules } from './pack-rules.js';
 import {
-  type CheckedOutcomes,
+  type DeferredChecks,
   type IngestInput,
   type KeyRing,
   KIND_RAW,
@@ -217,18 +218,6 @@ export class InlineIngestor implements Ingestor {
   async close(): Promise<void> {}
 }
 
-interface Job {
-  resolve: (b: IngestedBatch) => void;
-  reject: (e: unknown) => void;
-  /** a run answered whose deferred checks are still to come */
-  pending?: {
-    run: PackedRun;
-    batch: IngestedBatch;
-    resolve: (invalid: number) => void;
-    reject: (e: unknown) => void;
-  };
-}
-
 export interface WorkerIngestorOptions {
   /**
    * Answer each run as soon as it is read, its packed entries' signature checks still to come
@@ -238,28 +227,38 @@ export interface WorkerIngestorOptions {
   defer?: boolean;
 }
 
-/** Writes deferred outcomes into their run; the records they belong to read them from now on. */
-function applyOutcomes(p: NonNullable<Job['pending']>, o: CheckedOutcomes): number {
-  let invalid = 0;
-  for (let k = 0; k < o.slots.length; k++) {
-    p.run.outValid[o.slots[k]!] = o.valid[k]!;
-    if (o.valid[k] === 1) continue;
-    invalid++;
-    const r = p.batch.records[o.entries[k]!];
-    if (r instanceof PackedRecord) r.recheck();
-  }
-  return invalid;
+/** A thread of `WorkerIngestor`'s pool and the checks it was sent, by job id. */
+interface VerifyWorker {
+  w: Worker;
+  /** how many of the packer's public keys (`Packer.publicKeys`, by number) it was sent */
+  keys: number;
+  jobs: Map<
+    number,
+    {
+      done: (valid: Uint8Array, msgs: Uint8Array, sigs: Uint8Array) => void;
+      fail: (e: unknown) => void;
+    }
+  >;
 }
 
 /**
- * Ingestion on a pool of worker threads. Runs are handed to the least busy worker (a run counts
- * until its checks are made); keys added reach every worker before its next run.
+ * Ingestion that packs on the calling thread and checks signatures on a pool of worker threads
+ * (./verify-thread.ts). The packing (hashing, reading the envelopes and payloads into columns)
+ * is ~5 % of a verifier's work and the signature checks nearly all the rest. Packed here, the
+ * packer is compiled and warmed up by one isolate instead of one per worker (TurboFan spends
+ * ~0.3 s of CPU on it in each), and the columns never cross threads. Each run's checks go, as
+ * bytes, to the least busy worker (a run counts until its checks are answered); with `defer` the
+ * run is answered before they are made, and its `checked` settles when they are.
  */
 export class WorkerIngestor implements Ingestor {
-  private readonly workers: { w: Worker; jobs: Map<number, Job>; table: StringTable }[] = [];
+  private readonly packer: Packer;
+  private readonly table = new StringTable();
+  private readonly defer: boolean;
+  /** bodies of entry bundles (~220 KiB for 256 usage reports), reused once packed */
+  private readonly bodies = new BufferPool(8, 256 * 1024);
+  private readonly workers: VerifyWorker[] = [];
   private seq = 0;
   private failed: unknown;
-  private readonly defer: boolean;
 
   constructor(
     vkeys: readonly string[],
@@ -267,83 +266,28 @@ export class WorkerIngestor implements Ingestor {
     options: WorkerIngestorOptions = {},
   ) {
     this.defer = options.defer === true;
+    this.packer = new Packer(packRules(), vkeys);
     const entry = workerEntry(
-      'verifier-ingest',
-      new URL('./worker-thread.ts', import.meta.url),
-      new URL('./worker.mjs', import.meta.url),
+      'verifier-verify',
+      new URL('./verify-thread.ts', import.meta.url),
+      new URL('./verify-worker.mjs', import.meta.url),
     );
     for (let i = 0; i < Math.max(1, threads); i++) {
-      // A larger young generation: a run's strings and buffers are short-lived in the worker.
-      const w = startWorker(entry, {
-        workerData: { vkeys, rules: packRules() },
-        resourceLimits: { maxYoungGenerationSizeMb: 64 },
-      });
-      const slot = { w, jobs: new Map<number, Job>(), table: new StringTable() };
+      const w = startWorker(entry, {});
+      const slot: VerifyWorker = { w, keys: 0, jobs: new Map() };
       w.on(
         'message',
-        (m: {
-          id: number;
-          run?: PackedRun;
-          pending?: boolean;
-          outcomes?: CheckedOutcomes;
-          error?: {
-            code?: string;
-            message: string;
-            fetch?: 'network' | 'status' | 'redirect';
-            status?: number;
-          };
-        }) => {
+        (m: { id: number; valid: Uint8Array; msgs: Uint8Array; sigs: Uint8Array }) => {
           const job = slot.jobs.get(m.id);
           if (job === undefined) return;
-          // A job ends with its run, or, when its checks were deferred, with their outcomes.
-          const done = () => {
-            slot.jobs.delete(m.id);
-            if (slot.jobs.size === 0) w.unref();
-          };
-          if (m.outcomes !== undefined) {
-            if (job.pending === undefined) return;
-            done();
-            job.pending.resolve(applyOutcomes(job.pending, m.outcomes));
-            return;
-          }
-          if (m.run === undefined) {
-            done();
-            const err = m.error;
-            job.reject(
-              err?.fetch !== undefined
-                ? new BundleFetchError(err.fetch, err.message, err.status)
-                : Object.assign(new Error(err?.message ?? 'worker failed'), { code: err?.code }),
-            );
-            return;
-          }
-          if (m.run.newKeys.length > 0) this.addKeys(m.run.newKeys);
-          let batch: IngestedBatch;
-          try {
-            batch = unpackRun(m.run, slot.table);
-          } catch (e) {
-            done();
-            job.reject(e);
-            return;
-          }
-          if (m.pending === true) {
-            const run = m.run;
-            batch.checked = new Promise<number>((resolve, reject) => {
-              job.pending = { run, batch, resolve, reject };
-            });
-            // Settled by the caller's await; a failure before that must not be unhandled.
-            batch.checked.catch(() => {});
-          } else {
-            done();
-          }
-          job.resolve(batch);
+          slot.jobs.delete(m.id);
+          if (slot.jobs.size === 0) w.unref();
+          job.done(m.valid, m.msgs, m.sigs);
         },
       );
       const fail = (e: unknown) => {
         this.failed = e;
-        for (const j of slot.jobs.values()) {
-          if (j.pending !== undefined) j.pending.reject(e);
-          else j.reject(e);
-        }
+        for (const job of slot.jobs.values()) job.fail(e);
         slot.jobs.clear();
       };
       w.on('error', fail);
@@ -356,58 +300,80 @@ export class WorkerIngestor implements Ingestor {
   }
 
   addKeys(vkeys: readonly string[]): void {
-    for (const s of this.workers) s.w.postMessage({ keys: vkeys });
+    for (const k of vkeys) this.packer.ring.add(k);
   }
 
-  process(input: IngestInput): Promise<IngestedBatch> {
-    if (this.failed !== undefined) return Promise.reject(this.failed);
-    let msg: Record<string, unknown>;
-    let transfer: ArrayBuffer[];
-    if ('entries' in input) {
-      let total = 0;
-      for (const e of input.entries) total += e.length;
-      const buf = new Uint8Array(total);
-      const offsets = new Uint32Array(input.entries.length + 1);
-      let o = 0;
-      input.entries.forEach((e, i) => {
-        buf.set(e, o);
-        o += e.length;
-        offsets[i + 1] = o;
-      });
-      msg = { start: input.start, buf, offsets };
-      transfer = [buf.buffer, offsets.buffer];
-    } else {
-      // The bundle is handed over (transferred) when it is a whole buffer of its own.
-      const whole =
-        input.bundle.byteOffset === 0 && input.bundle.byteLength === input.bundle.buffer.byteLength;
-      const bundle = whole ? input.bundle : input.bundle.slice();
-      msg = {
-        start: input.start,
-        bundle,
-        width: input.width,
-        skip: input.skip,
-        count: input.count,
-      };
-      transfer = [bundle.buffer as ArrayBuffer];
+  async process(input: IngestInput): Promise<IngestedBatch> {
+    if (this.failed !== undefined) throw this.failed;
+    const { run, deferred } = this.packer.runDeferring(input);
+    const batch = unpackRun(run, this.table);
+    if (deferred === undefined) return batch;
+    const checked = this.check(run, batch, deferred);
+    if (!this.defer) {
+      await checked;
+      return batch;
     }
-    return this.send(msg, transfer);
+    batch.checked = checked;
+    // Settled by the caller's await; a failure before that must not be unhandled.
+    checked.catch(() => {});
+    return batch;
   }
 
-  fetchAndProcess(
+  async fetchAndProcess(
     url: string,
     run: { start: number; width: number; skip: number; count: number },
   ): Promise<IngestedBatch> {
-    if (this.failed !== undefined) return Promise.reject(this.failed);
-    return this.send({ url, ...run }, []);
+    if (this.failed !== undefined) throw this.failed;
+    let lent: Uint8Array | undefined;
+    let g: Awaited<ReturnType<typeof httpGet>>;
+    try {
+      g = await httpGet(url, {
+        alloc: (n) => {
+          lent = this.bodies.take(n);
+          return lent;
+        },
+      });
+    } catch (e) {
+      throw new BundleFetchError('network', (e as Error).message);
+    }
+    if (g.status < 200 || g.status >= 300) {
+      const redirect = g.status >= 300 && g.status < 400;
+      throw new BundleFetchError(redirect ? 'redirect' : 'status', `HTTP ${g.status}`, g.status);
+    }
+    const batch = await this.process({ ...run, bundle: g.body });
+    // Reused unless raw entries were left in it (their records may read it).
+    if (lent !== undefined && batch.records.every((r) => r instanceof PackedRecord)) {
+      this.bodies.give(lent);
+    }
+    return batch;
   }
 
-  private send(msg: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<IngestedBatch> {
+  /** Sends a run's deferred checks to the least busy worker; settles with the invalid count. */
+  private check(run: PackedRun, batch: IngestedBatch, d: DeferredChecks): Promise<number> {
     const slot = this.workers.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = this.seq++;
-    return new Promise<IngestedBatch>((resolve, reject) => {
-      slot.jobs.set(id, { resolve, reject });
+    const keys = this.packer.publicKeys;
+    return new Promise<number>((resolve, reject) => {
+      const done = (valid: Uint8Array, msgs: Uint8Array, sigs: Uint8Array) => {
+        let invalid = 0;
+        for (let k = 0; k < valid.length; k++) {
+          run.outValid[d.slots[k]!] = valid[k]!;
+          if (valid[k] === 1) continue;
+          invalid++;
+          const r = batch.records[d.entries[k]!];
+          if (r instanceof PackedRecord) r.recheck();
+        }
+        this.packer.recycle({ ...d, msgs, sigs });
+        resolve(invalid);
+      };
+      slot.jobs.set(id, { done, fail: reject });
       slot.w.ref();
-      slot.w.postMessage(this.defer ? { id, defer: true, ...msg } : { id, ...msg }, transfer);
+      const newKeys = slot.keys < keys.length ? keys.slice(slot.keys) : undefined;
+      slot.keys = keys.length;
+      slot.w.postMessage(
+        { id, keys: newKeys, msgs: d.msgs, msgAt: d.msgAt, sigs: d.sigs, keyNos: d.keyNos },
+        [d.msgs.buffer, d.sigs.buffer] as ArrayBuffer[],
+      );
     });
   }
 

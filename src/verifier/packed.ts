@@ -1,9 +1,9 @@
 /**
- * The verifier's hot path over log entries, written for worker threads: one pass over the raw
- * bytes of an entry bundle that hashes every leaf (and the subtree of a full tile), reads each
- * envelope, checks the signatures of the keys it is given, and decodes usage reports and meter
- * readings straight into columns (typed arrays, strings interned in a small table) that are
- * transferred to the main thread whole: no object per statement crosses threads.
+ * The verifier's hot path over log entries: one pass over the raw bytes of an entry bundle that
+ * hashes every leaf (and the subtree of a full tile), reads each envelope, checks the signatures
+ * of the keys it is given (or lists the checks, as bytes another thread can make:
+ * `runDeferring`), and decodes usage reports and meter readings straight into columns (typed
+ * arrays, strings interned in a small table): no object per statement is made here.
  *
  * Strictness. A usage report or meter reading is packed only when its bytes are exactly
  *
@@ -31,8 +31,8 @@
  * (../log/prepare-batch.ts, with the `admission` option) reads submissions with the same packer
  * and takes node keys only once their registration is logged.
  *
- * This module imports neither zod nor the protocol schemas (a worker thread starts faster without
- * them): the schema constants it needs come in a `PackRules` (`packRules()` in ./pack-rules.ts
+ * This module imports neither zod nor the protocol schemas (the log's preparation workers start
+ * faster without them): the schema constants it needs come in a `PackRules` (`packRules()` in ./pack-rules.ts
  * builds it from protocol/src/schemas.ts). Pure: no I/O.
  */
 import { pae, paeTypeHeader } from '../../protocol/src/dsse.js';
@@ -92,7 +92,7 @@ export const NUM_WIDTH = 5;
  */
 export const STR_WIDTH = 6;
 
-/** A run of entries, packed: every array is transferable (`transferList`). */
+/** A run of entries, packed into columns. */
 export interface PackedRun {
   start: number;
   count: number;
@@ -139,31 +139,6 @@ export interface PackedRun {
   newKeys: string[];
 }
 
-/** The buffers of a packed run, for postMessage's transfer list. */
-export function transferList(r: PackedRun): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  for (const a of [
-    r.leaf,
-    r.kind,
-    r.hashes,
-    r.num,
-    r.str,
-    r.keyid,
-    r.sig,
-    r.pay,
-    r.payAt,
-    r.outAt,
-    r.outKey,
-    r.outValid,
-    r.rawAt,
-    r.raw,
-    r.subtree,
-  ]) {
-    if (a !== undefined) out.add(a.buffer as ArrayBuffer);
-  }
-  return [...out];
-}
-
 /**
  * Signature checks of packed entries left for later (`Packer.runDeferring`): for job j, the PAE
  * at msgs[msgAt[2j], msgAt[2j + 1]), the 64-byte signature at sigs[64j…], the verifier, and
@@ -174,6 +149,8 @@ export interface DeferredChecks {
   msgAt: Uint32Array;
   sigs: Uint8Array;
   keys: ((msg: Uint8Array, sig: Uint8Array) => boolean)[];
+  /** the same keys by number (`Packer.publicKeys`), for a thread that holds no closures */
+  keyNos: Uint32Array;
   slots: Uint32Array;
   entries: Uint32Array;
 }
@@ -194,11 +171,6 @@ export function runDeferredChecks(d: DeferredChecks): CheckedOutcomes {
     valid[j] = d.keys[j]!(msg, d.sigs.subarray(64 * j, 64 * j + 64)) ? 1 : 0;
   }
   return { slots: d.slots, entries: d.entries, valid };
-}
-
-/** The buffers of checked outcomes, for postMessage's transfer list. */
-export function outcomesTransferList(o: CheckedOutcomes): ArrayBuffer[] {
-  return [o.slots.buffer, o.entries.buffer, o.valid.buffer] as ArrayBuffer[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,6 +496,9 @@ export class Packer {
   private nodePaths = new Map<number, number>();
   /** a verifier per key (the KeyObject made once), by vkey */
   private readonly verifiers = new Map<string, (msg: Uint8Array, sig: Uint8Array) => boolean>();
+  /** the number of each key checked so far, by vkey, and their public keys by number */
+  private readonly keyNo = new Map<string, number>();
+  readonly publicKeys: Uint8Array[] = [];
 
   /** PAE(type, payload) of each entry, the payload decoded in place */
   private arena = Buffer.alloc(256 * 1024);
@@ -538,6 +513,7 @@ export class Packer {
    * canonical 64-byte signature), PAE at arena[msgAt[2j], msgAt[2j + 1]), outcome slot
    */
   private jobKey: ((msg: Uint8Array, sig: Uint8Array) => boolean)[] = [];
+  private jobKeyNo = new Uint32Array(512);
   private jobSig = new Int32Array(512);
   private jobMsg = new Uint32Array(1024);
   private jobSlot = new Uint32Array(512);
@@ -599,7 +575,8 @@ export class Packer {
   /**
    * Packs a run of entries, leaving the signature checks of its packed entries (usage reports and
    * meter readings: nearly all of a log) for later: their outcomes read as valid in the run until
-   * the caller runs the checks (`runDeferredChecks`) and writes the outcomes in. The checks of raw
+   * the caller runs the checks (`runDeferredChecks`, or a thread given the bytes and `keyNos`:
+   * ./verify-thread.ts) and writes the outcomes in. The checks of raw
    * entries, and of signatures that are not canonical base64 of 64 bytes (invalid without a
    * check), are made here as `run` makes them.
    * @throws {MerkleError} ENTRY_BUNDLE_MALFORMED for a bundle that does not parse
@@ -609,8 +586,8 @@ export class Packer {
   }
 
   /**
-   * Takes back the buffers of deferred checks once `runDeferredChecks` has run them (they are
-   * reused by later runs: the caller must not use `d` afterwards).
+   * Takes back the buffers of deferred checks once they are run (they are reused by later runs:
+   * the caller must not use `d` afterwards).
    */
   recycle(d: DeferredChecks): void {
     this.scratch.give(d.msgs);
@@ -687,6 +664,7 @@ export class Packer {
         msgAt: new Uint32Array(2 * k),
         sigs: this.scratch.take(64 * k),
         keys: new Array(k),
+        keyNos: new Uint32Array(k),
         slots: new Uint32Array(k),
         entries: new Uint32Array(k),
       };
@@ -702,6 +680,7 @@ export class Packer {
         const at = this.jobSig[j]!;
         deferred.sigs.set(sigArena.subarray(at, at + 64), 64 * x);
         deferred.keys[x] = this.jobKey[j]!;
+        deferred.keyNos[x] = this.jobKeyNo[j]!;
         deferred.slots[x] = this.jobSlot[j]!;
         deferred.entries[x] = this.jobEntry[j]!;
       }
@@ -856,9 +835,13 @@ export class Packer {
     if (verify === undefined) {
       verify = ed25519Verifier(key.publicKey);
       this.verifiers.set(key.vkey, verify);
+      this.keyNo.set(key.vkey, this.publicKeys.length);
+      this.publicKeys.push(key.publicKey);
     }
     const j = this.jobs++;
     this.jobKey[j] = verify;
+    this.jobKeyNo = grow(this.jobKeyNo, j + 1, j);
+    this.jobKeyNo[j] = this.keyNo.get(key.vkey)!;
     this.jobSig = grow(this.jobSig, j + 1, j);
     this.jobSig[j] = sig;
     this.jobMsg = grow(this.jobMsg, 2 * j + 2, 2 * j);

@@ -331,9 +331,9 @@ describe('the pools', () => {
 
   it('start the verifier workers from a bundle, with the records of the inline path', async () => {
     const e = workerEntry(
-      'verifier-ingest',
-      new URL('../../src/verifier/worker-thread.ts', import.meta.url),
-      new URL('../../src/verifier/worker.mjs', import.meta.url),
+      'verifier-verify',
+      new URL('../../src/verifier/verify-thread.ts', import.meta.url),
+      new URL('../../src/verifier/verify-worker.mjs', import.meta.url),
     );
     expect(e.kind).toBe('bundle');
     expect(await ingested()).toEqual(await inline());
