@@ -366,14 +366,15 @@ export class WorkerIngestor implements Ingestor {
         this.packer.recycle({ ...d, msgs, sigs });
         resolve(invalid);
       };
-      slot.jobs.set(id, { done, fail: reject });
-      slot.w.ref();
       const newKeys = slot.keys < keys.length ? keys.slice(slot.keys) : undefined;
-      slot.keys = keys.length;
+      // Counted as sent, and waited for, only once posted (a throw here rejects the promise).
       slot.w.postMessage(
         { id, keys: newKeys, msgs: d.msgs, msgAt: d.msgAt, sigs: d.sigs, keyNos: d.keyNos },
         [d.msgs.buffer, d.sigs.buffer] as ArrayBuffer[],
       );
+      slot.keys = keys.length;
+      slot.jobs.set(id, { done, fail: reject });
+      slot.w.ref();
     });
   }
 

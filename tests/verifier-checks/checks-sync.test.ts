@@ -204,6 +204,21 @@ describe('ingestion on worker threads', () => {
     }
   }, 60_000);
 
+  it('fails the checks a verification thread held when it stops, and every run after', async () => {
+    const lab = new TestLab('lab-e.example');
+    const entries = [lab.register('n1').body];
+    for (let i = 0; i < 3000; i++) entries.push(lab.usage('n1').body);
+    const pool = new WorkerIngestor([lab.root.vkey, lab.nodeKey('n1').vkey], 1, { defer: true });
+    const b = await pool.process({ start: 0, entries });
+    expect(b.checked).toBeDefined();
+    // ~0.3 s of checks are still with the thread when it is stopped.
+    await pool.close();
+    await expect(b.checked).rejects.toThrow(/verifier worker exited/);
+    await expect(pool.process({ start: 0, entries: entries.slice(0, 2) })).rejects.toThrow(
+      /verifier worker exited/,
+    );
+  }, 60_000);
+
   it('answers runs before their deferred checks, then gives the outcomes found', async () => {
     const lab = new TestLab('lab-d.example');
     const bodies = [
