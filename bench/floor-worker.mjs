@@ -2,26 +2,14 @@
 // node:http (keep-alive, a few at once) and makes one raw Ed25519 verification per entry
 // (node:crypto, pre-made KeyObjects), cycling through the sample of real signatures that
 // bench/verify-worker.mjs uses (or one signature over `bytes` bytes without one); no vpause code.
-import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { verify } from 'node:crypto';
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
+import { rawItems } from './raw-items.mjs';
 
-const { jobs, bytes, inFlight, sample, offset } = workerData;
+const { jobs, inFlight, offset } = workerData;
 const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
-let items;
-if (sample !== undefined) {
-  const keys = sample.keys.map((raw) =>
-    createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
-      format: 'jwk',
-    }),
-  );
-  items = sample.items.map((t) => ({ key: keys[t.key], msg: t.msg, sig: t.sig }));
-} else {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const msg = Buffer.alloc(bytes, 7);
-  items = [{ key: publicKey, msg, sig: sign(null, msg, privateKey) }];
-}
+const items = rawItems(workerData);
 let at = (offset ?? 0) % items.length;
 
 function get(url) {

@@ -304,19 +304,26 @@ export class WorkerIngestor implements Ingestor {
   }
 
   async process(input: IngestInput): Promise<IngestedBatch> {
+    return (await this.packAndCheck(input)).batch;
+  }
+
+  /** Packs a run and sends its checks; answered once they are made, or before with `defer`. */
+  private async packAndCheck(
+    input: IngestInput,
+  ): Promise<{ run: PackedRun; batch: IngestedBatch }> {
     if (this.failed !== undefined) throw this.failed;
     const { run, deferred } = this.packer.runDeferring(input);
     const batch = unpackRun(run, this.table);
-    if (deferred === undefined) return batch;
+    if (deferred === undefined) return { run, batch };
     const checked = this.check(run, batch, deferred);
     if (!this.defer) {
       await checked;
-      return batch;
+      return { run, batch };
     }
     batch.checked = checked;
     // Settled by the caller's await; a failure before that must not be unhandled.
     checked.catch(() => {});
-    return batch;
+    return { run, batch };
   }
 
   async fetchAndProcess(
@@ -340,12 +347,10 @@ export class WorkerIngestor implements Ingestor {
       const redirect = g.status >= 300 && g.status < 400;
       throw new BundleFetchError(redirect ? 'redirect' : 'status', `HTTP ${g.status}`, g.status);
     }
-    const batch = await this.process({ ...run, bundle: g.body });
+    const packed = await this.packAndCheck({ ...run, bundle: g.body });
     // Reused unless raw entries were left in it (their records may read it).
-    if (lent !== undefined && batch.records.every((r) => r instanceof PackedRecord)) {
-      this.bodies.give(lent);
-    }
-    return batch;
+    if (lent !== undefined && packed.run.raw === undefined) this.bodies.give(lent);
+    return packed.batch;
   }
 
   /** Sends a run's deferred checks to the least busy worker; settles with the invalid count. */

@@ -43,6 +43,7 @@ import { hashChildrenInto, hashLeafInto } from '../merkle/rfc9162.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
 import { KeysById, type VerifierKey } from '../note/keys.js';
 import { BufferPool } from '../util/buffer-pool.js';
+import type { DeferredChecks, Verify } from './deferred-checks.js';
 
 /** The schema constants the packer applies (from protocol/src/schemas.ts). */
 export interface PackRules {
@@ -100,8 +101,8 @@ export interface PackedRun {
   leaf: Uint8Array;
   /**
    * The root over the 256 leaves, when the run is one full tile aligned on 256. `subtree` and
-   * `raw` are always present, undefined or not, so that every run the receiver deserialises has
-   * the same shape (a second shape deoptimises the code that reads runs on the main thread).
+   * `raw` are always present, undefined or not, so that every run has one shape (a second one
+   * deoptimises the code that reads runs and their records).
    */
   subtree: Uint8Array | undefined;
   /** KIND_* per entry */
@@ -139,39 +140,11 @@ export interface PackedRun {
   newKeys: string[];
 }
 
-/**
- * Signature checks of packed entries left for later (`Packer.runDeferring`): for job j, the PAE
- * at msgs[msgAt[2j], msgAt[2j + 1]), the 64-byte signature at sigs[64j…], the verifier, and
- * where its outcome goes (the run's outcome slot, and the entry of the run it belongs to).
- */
-export interface DeferredChecks {
-  msgs: Uint8Array;
-  msgAt: Uint32Array;
-  sigs: Uint8Array;
-  keys: ((msg: Uint8Array, sig: Uint8Array) => boolean)[];
-  /** the same keys by number (`Packer.publicKeys`), for a thread that holds no closures */
-  keyNos: Uint32Array;
-  slots: Uint32Array;
-  entries: Uint32Array;
-}
-
-/** The outcomes of deferred checks: for job j, its slot, its entry and 1 (valid) or 0. */
-export interface CheckedOutcomes {
-  slots: Uint32Array;
-  entries: Uint32Array;
-  valid: Uint8Array;
-}
-
-/** Runs deferred signature checks (the same verifier calls `Packer.run` makes). */
-export function runDeferredChecks(d: DeferredChecks): CheckedOutcomes {
-  const n = d.slots.length;
-  const valid = new Uint8Array(n);
-  for (let j = 0; j < n; j++) {
-    const msg = d.msgs.subarray(d.msgAt[2 * j]!, d.msgAt[2 * j + 1]!);
-    valid[j] = d.keys[j]!(msg, d.sigs.subarray(64 * j, 64 * j + 64)) ? 1 : 0;
-  }
-  return { slots: d.slots, entries: d.entries, valid };
-}
+export {
+  type CheckedOutcomes,
+  type DeferredChecks,
+  runDeferredChecks,
+} from './deferred-checks.js';
 
 // ---------------------------------------------------------------------------------------------
 // Times, PAE and signature checks (shared with ./decode.ts)
@@ -494,11 +467,11 @@ export class Packer {
   private sameHash: number[] = [];
   /** `facility/cluster/node` by the indexes of its parts */
   private nodePaths = new Map<number, number>();
-  /** a verifier per key (the KeyObject made once), by vkey */
-  private readonly verifiers = new Map<string, (msg: Uint8Array, sig: Uint8Array) => boolean>();
-  /** the number of each key checked so far, by vkey, and their public keys by number */
+  /** the number of each key checked so far, by vkey */
   private readonly keyNo = new Map<string, number>();
+  /** by key number: the public key, and its verifier (the KeyObject made once) */
   readonly publicKeys: Uint8Array[] = [];
+  readonly verifiers: Verify[] = [];
 
   /** PAE(type, payload) of each entry, the payload decoded in place */
   private arena = Buffer.alloc(256 * 1024);
@@ -512,7 +485,6 @@ export class Packer {
    * the signature checks of the run: verifier, signature at sigArena[jobSig[j]…+64) (-1: not a
    * canonical 64-byte signature), PAE at arena[msgAt[2j], msgAt[2j + 1]), outcome slot
    */
-  private jobKey: ((msg: Uint8Array, sig: Uint8Array) => boolean)[] = [];
   private jobKeyNo = new Uint32Array(512);
   private jobSig = new Int32Array(512);
   private jobMsg = new Uint32Array(1024);
@@ -652,7 +624,10 @@ export class Packer {
         continue;
       }
       const msg = arena.subarray(this.jobMsg[2 * j]!, this.jobMsg[2 * j + 1]!);
-      this.outValid[this.jobSlot[j]!] = this.jobKey[j]!(msg, sigArena.subarray(at, at + 64))
+      this.outValid[this.jobSlot[j]!] = this.verifiers[this.jobKeyNo[j]!]!(
+        msg,
+        sigArena.subarray(at, at + 64),
+      )
         ? 1
         : 0;
     }
@@ -663,7 +638,6 @@ export class Packer {
         msgs: this.scratch.take(laterBytes),
         msgAt: new Uint32Array(2 * k),
         sigs: this.scratch.take(64 * k),
-        keys: new Array(k),
         keyNos: new Uint32Array(k),
         slots: new Uint32Array(k),
         entries: new Uint32Array(k),
@@ -679,13 +653,11 @@ export class Packer {
         deferred.msgAt[2 * x + 1] = o;
         const at = this.jobSig[j]!;
         deferred.sigs.set(sigArena.subarray(at, at + 64), 64 * x);
-        deferred.keys[x] = this.jobKey[j]!;
         deferred.keyNos[x] = this.jobKeyNo[j]!;
         deferred.slots[x] = this.jobSlot[j]!;
         deferred.entries[x] = this.jobEntry[j]!;
       }
     }
-    this.jobKey.length = 0;
     let raw: Uint8Array | undefined;
     if (rawEntries !== undefined) {
       raw = new Uint8Array(rawLen);
@@ -831,17 +803,16 @@ export class Packer {
     this.outValid = grow(this.outValid, this.outLen + 1, this.outLen);
     this.outKey[this.outLen] = this.intern(key.vkey);
     this.outValid[this.outLen] = 0;
-    let verify = this.verifiers.get(key.vkey);
-    if (verify === undefined) {
-      verify = ed25519Verifier(key.publicKey);
-      this.verifiers.set(key.vkey, verify);
-      this.keyNo.set(key.vkey, this.publicKeys.length);
+    let no = this.keyNo.get(key.vkey);
+    if (no === undefined) {
+      no = this.verifiers.length;
+      this.keyNo.set(key.vkey, no);
       this.publicKeys.push(key.publicKey);
+      this.verifiers.push(ed25519Verifier(key.publicKey));
     }
     const j = this.jobs++;
-    this.jobKey[j] = verify;
     this.jobKeyNo = grow(this.jobKeyNo, j + 1, j);
-    this.jobKeyNo[j] = this.keyNo.get(key.vkey)!;
+    this.jobKeyNo[j] = no;
     this.jobSig = grow(this.jobSig, j + 1, j);
     this.jobSig[j] = sig;
     this.jobMsg = grow(this.jobMsg, 2 * j + 2, 2 * j);

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAYLOAD_TYPE } from '../../protocol/src/schemas.js';
 import { encodeEntryBundle } from '../../src/merkle/tiles.js';
+import { checkAll } from '../../src/verifier/deferred-checks.js';
 import { decodeRun, KeyRing, packRules, unpackRun } from '../../src/verifier/ingest.js';
 import { PackedRecord, StringTable } from '../../src/verifier/log-index.js';
 import {
@@ -185,7 +186,7 @@ describe('packed ingestion', () => {
         const queue: { run: PackedRun; deferred: DeferredChecks; want: PackedRun }[] = [];
         const check = () => {
           const { run, deferred, want } = queue.shift()!;
-          const got = runDeferredChecks(deferred);
+          const got = runDeferredChecks(deferred, deferring.verifiers);
           const outValid = run.outValid.slice();
           for (let j = 0; j < got.slots.length; j++) outValid[got.slots[j]!] = got.valid[j]!;
           expect([...outValid]).toEqual([...want.outValid]);
@@ -220,5 +221,16 @@ describe('packed ingestion', () => {
     // not vacuous: buffers were reused, and bad signatures came out invalid
     expect(recycled).toBeGreaterThan(20);
     expect(invalid).toBeGreaterThan(20);
+  });
+
+  it('refuses a deferred check whose key number has no verifier, rather than call it invalid', () => {
+    const packer = new Packer(packRules(), VKEYS);
+    const { deferred } = packer.runDeferring({
+      start: 0,
+      entries: [entry(PAYLOAD_TYPE.usage, sortedJson(usage({ seq: 0 })), [node], 'jcs')],
+    });
+    expect(deferred).toBeDefined();
+    expect([...checkAll(deferred!, packer.verifiers)]).toEqual([1]);
+    expect(() => checkAll(deferred!, [])).toThrow(/no key number 0/);
   });
 });

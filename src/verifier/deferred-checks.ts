@@ -1,0 +1,59 @@
+/**
+ * Signature checks listed by the packer (./packed.ts, `Packer.runDeferring`) to be made later,
+ * possibly on another thread (./verify-thread.ts): plain bytes and numbers, so that they can be
+ * transferred, and one loop that makes them wherever they are made. Kept apart from the packer
+ * so that a verification thread loads only this. Pure: no I/O.
+ */
+
+/** Checks a signature over a message: `ed25519Verifier` of one key. */
+export type Verify = (msg: Uint8Array, sig: Uint8Array) => boolean;
+
+/**
+ * Signature checks of packed entries left for later: for job j, the PAE at
+ * msgs[msgAt[2j], msgAt[2j + 1]), the 64-byte signature at sigs[64j…], the number of its key
+ * (`Packer.publicKeys` and `Packer.verifiers` by number), and where its outcome goes (the run's
+ * outcome slot, and the entry of the run it belongs to).
+ */
+export interface DeferredChecks {
+  msgs: Uint8Array;
+  msgAt: Uint32Array;
+  sigs: Uint8Array;
+  keyNos: Uint32Array;
+  slots: Uint32Array;
+  entries: Uint32Array;
+}
+
+/** The outcomes of deferred checks: for job j, its slot, its entry and 1 (valid) or 0. */
+export interface CheckedOutcomes {
+  slots: Uint32Array;
+  entries: Uint32Array;
+  valid: Uint8Array;
+}
+
+/**
+ * Makes the checks: 1 (valid) or 0 for each, by `verifiers[keyNos[j]]`.
+ * @throws {Error} when a check names a key number `verifiers` lacks (the caller's bug, never an
+ *   invalid signature)
+ */
+export function checkAll(
+  d: Pick<DeferredChecks, 'msgs' | 'msgAt' | 'sigs' | 'keyNos'>,
+  verifiers: readonly Verify[],
+): Uint8Array {
+  const n = d.keyNos.length;
+  const valid = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    const verify = verifiers[d.keyNos[j]!];
+    if (verify === undefined) throw new Error(`deferred checks: no key number ${d.keyNos[j]}`);
+    const msg = d.msgs.subarray(d.msgAt[2 * j]!, d.msgAt[2 * j + 1]!);
+    valid[j] = verify(msg, d.sigs.subarray(64 * j, 64 * j + 64)) ? 1 : 0;
+  }
+  return valid;
+}
+
+/** Runs deferred checks on this thread, with the packer's verifiers (`Packer.verifiers`). */
+export function runDeferredChecks(
+  d: DeferredChecks,
+  verifiers: readonly Verify[],
+): CheckedOutcomes {
+  return { slots: d.slots, entries: d.entries, valid: checkAll(d, verifiers) };
+}
