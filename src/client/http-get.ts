@@ -1,8 +1,10 @@
 /**
- * A plain HTTP GET for bulk reads (a verifier reads every entry bundle of a log): node:http with
- * keep-alive connections, the body read into one buffer of its own (sized from Content-Length
- * when the server gives it). It costs the calling thread far less than `fetch` per response,
- * which matters when hundreds of bundles arrive while worker threads need every core.
+ * A plain HTTP GET for bulk reads (a verifier reads every entry bundle of a log): keep-alive
+ * connections, the body read into one buffer of its own (sized from Content-Length when the
+ * server gives it). It costs the calling thread far less than `fetch` per response, which
+ * matters when hundreds of bundles arrive while worker threads need every core. Plain-http URLs
+ * go through ./http1.ts, a lean client for answers of announced length, which hands anything
+ * else back to node:http; https URLs go through node:https.
  *
  * It does only what those reads need: no redirects (a 3xx is returned as it is: callers fall
  * back to `fetch`), no content codings (it asks for `identity`), no cookies, no cache.
@@ -15,6 +17,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { http1Get, StaleConnection, Unsupported } from './http1.js';
 
 const agents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 16 }),
@@ -48,7 +51,19 @@ export function canHttpGet(url: string): boolean {
  * GETs `url` and reads the whole body.
  * @throws {Error} on a network error, a stalled response or a body shorter than announced
  */
-export function httpGet(url: string, opts: GetOptions = {}): Promise<GetResponse> {
+export async function httpGet(url: string, opts: GetOptions = {}): Promise<GetResponse> {
+  const u = new URL(url);
+  if (u.protocol === 'http:') {
+    try {
+      return await http1Get(u, opts.alloc, TIMEOUT_MS).catch((e: unknown) => {
+        if (!(e instanceof StaleConnection)) throw e;
+        return http1Get(u, opts.alloc, TIMEOUT_MS, true);
+      });
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      // An answer the lean client does not read: the GET again through node:http.
+    }
+  }
   return getOnce(url, opts).catch((e: unknown) => {
     if (!(e instanceof StaleSocketError)) throw e;
     return getOnce(url, opts, false);
