@@ -55,11 +55,19 @@ function base64Pairs(): Uint16Array {
 }
 
 /**
+ * Texts at least this long, between two Buffers, are decoded by Node and checked by encoding
+ * back: for a 600-byte payload (800 characters) ~0.25 µs against ~0.6 µs for the loop below,
+ * whose 128 KiB table also competes for the cache with the signature checks on other threads.
+ * Shorter texts (an 88-character signature) are faster through the loop, which makes no strings.
+ */
+const NATIVE_FROM = 256;
+
+/**
  * `tryFromBase64` over bytes, for hot paths that read base64 straight out of a buffer: decodes
  * the ASCII text src[from, to) into out[at…) and returns the number of bytes written, or -1 (out
- * unchanged past what was written) when the text is not exactly what `tryFromBase64` accepts:
- * standard alphabet, padded to a multiple of 4, no whitespace, zero trailing bits. No strings are
- * made. The caller leaves room for (to − from) / 4 × 3 bytes at `at`.
+ * unchanged past (to − from) / 4 × 3 bytes at `at`) when the text is not exactly what
+ * `tryFromBase64` accepts: standard alphabet, padded to a multiple of 4, no whitespace, zero
+ * trailing bits. The caller leaves room for (to − from) / 4 × 3 bytes at `at`.
  */
 export function decodeBase64Into(
   src: Uint8Array,
@@ -71,6 +79,12 @@ export function decodeBase64Into(
   const n = to - from;
   if (n % 4 !== 0 || from < 0 || to > src.length) return -1;
   if (n === 0) return 0;
+  if (n >= NATIVE_FROM && src instanceof Buffer && out instanceof Buffer) {
+    // Node's decoder is lenient; exactly the canonical text encodes back to itself.
+    const text = src.toString('latin1', from, to);
+    const len = out.write(text, at, 'base64');
+    return out.toString('base64', at, at + len) === text ? len : -1;
+  }
   B64_PAIRS ??= base64Pairs();
   const pairs = B64_PAIRS;
   let o = at;
