@@ -15,16 +15,22 @@ export class BufferPool {
    * @param minBytes smallest buffer made (a little room over the first request lets later,
    *   slightly larger ones reuse it)
    * @param maxBytes larger requests get a buffer of their own, never pooled
+   * @param shared buffers over SharedArrayBuffers (for reading on several threads at once)
    */
   constructor(
     private readonly maxPooled = 8,
     private readonly minBytes = 0,
     private readonly maxBytes = 4 << 20,
+    private readonly shared = false,
   ) {}
+
+  private make(length: number): Uint8Array {
+    return new Uint8Array(this.shared ? new SharedArrayBuffer(length) : new ArrayBuffer(length));
+  }
 
   /** A buffer of at least `length` bytes, holding whatever it last held. */
   take(length: number): Uint8Array {
-    if (length > this.maxBytes) return new Uint8Array(length);
+    if (length > this.maxBytes) return this.make(length);
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const b = this.free[i]!;
@@ -36,7 +42,7 @@ export class BufferPool {
       this.free.pop();
       return b;
     }
-    return new Uint8Array(Math.min(this.maxBytes, Math.max(this.minBytes, length + (length >> 3))));
+    return this.make(Math.min(this.maxBytes, Math.max(this.minBytes, length + (length >> 3))));
   }
 
   /**

@@ -227,18 +227,10 @@ export interface WorkerIngestorOptions {
   defer?: boolean;
 }
 
-/** A thread of `WorkerIngestor`'s pool and the checks it was sent, by job id. */
-interface VerifyWorker {
-  w: Worker;
-  /** how many of the packer's public keys (`Packer.publicKeys`, by number) it was sent */
-  keys: number;
-  jobs: Map<
-    number,
-    {
-      done: (valid: Uint8Array, msgs: Uint8Array, sigs: Uint8Array) => void;
-      fail: (e: unknown) => void;
-    }
-  >;
+/** A run's checks sent to the pool, until a thread answers them. */
+interface PoolJob {
+  done: (valid: Uint8Array) => void;
+  fail: (e: unknown) => void;
 }
 
 /**
@@ -246,9 +238,15 @@ interface VerifyWorker {
  * (./verify-thread.ts). The packing (hashing, reading the envelopes and payloads into columns)
  * is ~5 % of a verifier's work and the signature checks nearly all the rest. Packed here, the
  * packer is compiled and warmed up by one isolate instead of one per worker (TurboFan spends
- * ~0.3 s of CPU on it in each), and the columns never cross threads. Each run's checks go, as
- * bytes, to the least busy worker (a run counts until its checks are answered); with `defer` the
- * run is answered before they are made, and its `checked` settles when they are.
+ * ~0.3 s of CPU on it in each), and the columns never cross threads.
+ *
+ * Each run's checks go to every thread of the pool, their bytes in SharedArrayBuffers, with a
+ * claim word: the first thread to reach them claims and makes them, the others pass over them.
+ * The threads thus share one queue, in order, without the calling thread choosing: it may be
+ * busy for half a second (the speculative evaluation at the end of a sync), and a choice made
+ * when a run was sent (the least busy thread then) left one thread with ~0.15 s of checks after
+ * the other had finished, one core idle. With `defer` a run is answered before its checks are
+ * made, and its `checked` settles when they are.
  */
 export class WorkerIngestor implements Ingestor {
   private readonly packer: Packer;
@@ -256,7 +254,11 @@ export class WorkerIngestor implements Ingestor {
   private readonly defer: boolean;
   /** bodies of entry bundles (~220 KiB for 256 usage reports), reused once packed */
   private readonly bodies = new BufferPool(8, 256 * 1024);
-  private readonly workers: VerifyWorker[] = [];
+  private readonly workers: Worker[] = [];
+  /** runs sent and not yet answered, by id */
+  private readonly jobs = new Map<number, PoolJob>();
+  /** how many of the packer's public keys (`Packer.publicKeys`, by number) the threads were sent */
+  private keysSent = 0;
   private seq = 0;
   private failed: unknown;
 
@@ -266,36 +268,33 @@ export class WorkerIngestor implements Ingestor {
     options: WorkerIngestorOptions = {},
   ) {
     this.defer = options.defer === true;
-    this.packer = new Packer(packRules(), vkeys);
+    this.packer = new Packer(packRules(), vkeys, { sharedChecks: true });
     const entry = workerEntry(
       'verifier-verify',
       new URL('./verify-thread.ts', import.meta.url),
       new URL('./verify-worker.mjs', import.meta.url),
     );
+    const fail = (e: unknown) => {
+      this.failed ??= e;
+      for (const job of this.jobs.values()) job.fail(e);
+      this.jobs.clear();
+    };
     for (let i = 0; i < Math.max(1, threads); i++) {
       const w = startWorker(entry, {});
-      const slot: VerifyWorker = { w, keys: 0, jobs: new Map() };
-      w.on(
-        'message',
-        (m: { id: number; valid: Uint8Array; msgs: Uint8Array; sigs: Uint8Array }) => {
-          const job = slot.jobs.get(m.id);
-          if (job === undefined) return;
-          slot.jobs.delete(m.id);
-          if (slot.jobs.size === 0) w.unref();
-          job.done(m.valid, m.msgs, m.sigs);
-        },
-      );
-      const fail = (e: unknown) => {
-        this.failed = e;
-        for (const job of slot.jobs.values()) job.fail(e);
-        slot.jobs.clear();
-      };
+      w.on('message', (m: { id: number; valid: Uint8Array }) => {
+        const job = this.jobs.get(m.id);
+        if (job === undefined) return;
+        this.jobs.delete(m.id);
+        if (this.jobs.size === 0) for (const x of this.workers) x.unref();
+        job.done(m.valid);
+      });
+      // A thread that fails or exits leaves runs it may have claimed unanswered: all fail.
       w.on('error', fail);
       w.on('exit', (code) => {
-        if (slot.jobs.size > 0) fail(new Error(`verifier worker exited with code ${code}`));
+        if (this.jobs.size > 0) fail(new Error(`verifier worker exited with code ${code}`));
       });
       w.unref();
-      this.workers.push(slot);
+      this.workers.push(w);
     }
   }
 
@@ -353,13 +352,12 @@ export class WorkerIngestor implements Ingestor {
     return packed.batch;
   }
 
-  /** Sends a run's deferred checks to the least busy worker; settles with the invalid count. */
+  /** Sends a run's deferred checks to the pool; settles with the invalid count. */
   private check(run: PackedRun, batch: IngestedBatch, d: DeferredChecks): Promise<number> {
-    const slot = this.workers.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = this.seq++;
     const keys = this.packer.publicKeys;
     return new Promise<number>((resolve, reject) => {
-      const done = (valid: Uint8Array, msgs: Uint8Array, sigs: Uint8Array) => {
+      const done = (valid: Uint8Array) => {
         let invalid = 0;
         for (let k = 0; k < valid.length; k++) {
           run.outValid[d.slots[k]!] = valid[k]!;
@@ -368,23 +366,29 @@ export class WorkerIngestor implements Ingestor {
           const r = batch.records[d.entries[k]!];
           if (r instanceof PackedRecord) r.recheck();
         }
-        this.packer.recycle({ ...d, msgs, sigs });
+        // The threads that passed over the run read only its claim word, never these bytes.
+        this.packer.recycle(d);
         resolve(invalid);
       };
-      const newKeys = slot.keys < keys.length ? keys.slice(slot.keys) : undefined;
+      const message = {
+        id,
+        claim: new Int32Array(new SharedArrayBuffer(4)),
+        keys: this.keysSent < keys.length ? keys.slice(this.keysSent) : undefined,
+        msgs: d.msgs,
+        msgAt: d.msgAt,
+        sigs: d.sigs,
+        keyNos: d.keyNos,
+      };
       // Counted as sent, and waited for, only once posted (a throw here rejects the promise).
-      slot.w.postMessage(
-        { id, keys: newKeys, msgs: d.msgs, msgAt: d.msgAt, sigs: d.sigs, keyNos: d.keyNos },
-        [d.msgs.buffer, d.sigs.buffer] as ArrayBuffer[],
-      );
-      slot.keys = keys.length;
-      slot.jobs.set(id, { done, fail: reject });
-      slot.w.ref();
+      for (const w of this.workers) w.postMessage(message);
+      this.keysSent = keys.length;
+      this.jobs.set(id, { done, fail: reject });
+      for (const w of this.workers) w.ref();
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((s) => s.w.terminate()));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 

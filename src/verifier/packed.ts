@@ -73,6 +73,11 @@ export interface PackerRing {
  */
 export interface PackerOptions {
   admission?: boolean;
+  /**
+   * The message and signature buffers of deferred checks over SharedArrayBuffers, for a pool
+   * whose threads may each read them (./ingest.ts).
+   */
+  sharedChecks?: boolean;
 }
 
 /** A run of consecutive entries: listed, or the part [skip, skip + count) of an entry bundle. */
@@ -479,7 +484,7 @@ export class Packer {
   /** the signatures of the run, decoded: 64 bytes each, at the offsets `sigAt` gives */
   private sigArena = new Uint8Array(64 * 512);
   /** buffers of deferred checks, given back by `recycle` */
-  private readonly scratch = new BufferPool(16, 16 * 1024);
+  private readonly scratch: BufferPool;
   private sigLen = 0;
   /**
    * the signature checks of the run: verifier, signature at sigArena[jobSig[j]…+64) (-1: not a
@@ -526,6 +531,7 @@ export class Packer {
     options: PackerOptions = {},
   ) {
     this.full = options.admission !== true;
+    this.scratch = new BufferPool(16, 16 * 1024, undefined, options.sharedChecks === true);
     this.ring = Array.isArray(keys) ? new KeysById(keys) : (keys as PackerRing);
     this.idRe = new RegExp(rules.idPattern);
     this.labRe = new RegExp(rules.labPattern);
