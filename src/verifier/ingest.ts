@@ -346,7 +346,14 @@ export class WorkerIngestor implements Ingestor {
       const redirect = g.status >= 300 && g.status < 400;
       throw new BundleFetchError(redirect ? 'redirect' : 'status', `HTTP ${g.status}`, g.status);
     }
-    const packed = await this.packAndCheck({ ...run, bundle: g.body });
+    // A literal of one shape (a spread made a new map, and a deoptimisation of the packer).
+    const packed = await this.packAndCheck({
+      start: run.start,
+      bundle: g.body,
+      width: run.width,
+      skip: run.skip,
+      count: run.count,
+    });
     // Reused unless raw entries were left in it (their records may read it).
     if (lent !== undefined && packed.run.raw === undefined) this.bodies.give(lent);
     return packed.batch;
