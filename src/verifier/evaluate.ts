@@ -414,7 +414,8 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     };
     v.bySeq = new SeqIndex(v.authentic);
     if (!v.scoped && !scopeFacilities.has(v.facility)) continue;
-    for (const r of recs) {
+    for (let j = 0; j < recs.length; j++) {
+      const r = recs[j]!;
       const a = keys.check(r, id);
       const selected = v.scoped ? inRange(r) : inWindow(r);
       if (!a.ok) {
@@ -450,7 +451,8 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   const windowReports: UsageRecord[] = [];
   for (const v of views) {
     if (!v.scoped) continue;
-    for (const r of v.authentic) {
+    for (let j = 0, list = v.authentic; j < list.length; j++) {
+      const r = list[j]!;
       if (inRange(r)) fs.useOne(r);
       if (inWindow(r)) windowReports.push(r);
     }
@@ -511,7 +513,8 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     let inWin = 0;
     let sMin = Number.POSITIVE_INFINITY;
     let sMax = -1;
-    for (const r of v.authentic) {
+    for (let j = 0, list = v.authentic; j < list.length; j++) {
+      const r = list[j]!;
       if (!inWindow(r)) continue;
       inWin++;
       const seq = seqOf(r);
@@ -567,7 +570,8 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
       }
       const prevs = s === 0 ? undefined : bySeq.get(s - 1);
       fs.useAll(here); // read by the chain check, so part of the evidence
-      for (const r of here) {
+      for (let j = 0; j < here.length; j++) {
+        const r = here[j]!;
         if (s === 0) {
           checkFirstPrev(v, r);
           continue;
@@ -656,7 +660,8 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     { v: NodeView; rows: { r: UsageRecord; deadline: number; at?: number }[] }
   >();
   const unknown = new Map<string, { v: NodeView; rows: UsageRecord[] }>();
-  for (const r of windowReports) {
+  for (let j = 0; j < windowReports.length; j++) {
+    const r = windowReports[j]!;
     const deadline = timed(r).t1 + maxDelay;
     const c = timeline.classify(r.index, deadline);
     if (c === 'on-time') continue;
@@ -705,7 +710,8 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   // ---- 5. limits ------------------------------------------------------------------------------
   const allowed = new Set<string>(P.limits.allowedWorkloads);
   const badWorkload = new Map<string, { v: NodeView; rows: UsageRecord[] }>();
-  for (const r of windowReports) {
+  for (let j = 0; j < windowReports.length; j++) {
+    const r = windowReports[j]!;
     if (allowed.has(workloadOf(r))) continue;
     const v = byId.get(usageNode(r))!;
     const e = badWorkload.get(v.id) ?? { v, rows: [] };
@@ -725,7 +731,9 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     const withFlop: UsageRecord[] = [];
     for (const v of views) {
       if (!v.scoped) continue;
-      for (const r of v.authentic) if (flopOf(r) !== 0) withFlop.push(r);
+      for (let j = 0, list = v.authentic; j < list.length; j++) {
+        if (flopOf(list[j]!) !== 0) withFlop.push(list[j]!);
+      }
     }
     for (let d = dayStart; d < dayEnd; d += DAY) {
       const day: Interval = { start: Math.max(d, S), end: Math.min(d + DAY, E) };
@@ -847,13 +855,19 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
     };
     for (const v of views) {
       if (v.facility !== f) continue;
-      for (const r of v.authentic) spread(r, energyOf(r), gpuAt);
+      for (let j = 0, list = v.authentic; j < list.length; j++) {
+        const r = list[j]!;
+        spread(r, energyOf(r), gpuAt);
+      }
     }
     const meterAt = new Float64Array(nI);
     const complete = new Array<boolean>(nI).fill(feeds.size > 0 && silentKeys.length === 0);
     for (const readings of feeds.values()) {
       const covered = new Float64Array(nI);
-      for (const m of readings) spread(m, energyOf(m), meterAt, covered);
+      for (let j = 0; j < readings.length; j++) {
+        const m = readings[j]!;
+        spread(m, energyOf(m), meterAt, covered);
+      }
       for (let k = 0; k < nI; k++) if (covered[k] !== I) complete[k] = false;
     }
     // The views of the nodes expected at f, per inventory (computed once each).
@@ -1119,7 +1133,8 @@ export function evaluatePause(input: EvaluationInput): Evaluation {
   if (input.anchor !== undefined) checkpoints.add(input.anchor);
   // Statements of one segment of the timeline share its evidence (the same list): add it once.
   let lastEvidence: readonly ObservedCheckpoint[] | undefined;
-  for (const i of usedIndexes) {
+  for (let u = 0; u < usedIndexes.length; u++) {
+    const i = usedIndexes[u]!;
     const evidence = timeline.evidenceFor(i);
     if (evidence === lastEvidence) continue;
     lastEvidence = evidence;

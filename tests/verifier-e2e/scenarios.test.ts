@@ -236,6 +236,9 @@ describe('a revoked key still used', () => {
     const f = e.verdict.findings.find((x) => x.code === 'revoked-key')!;
     expect(f.evidence.filter((x) => x.role === 'report')).toHaveLength(3);
     expect(f.evidence.some((x) => x.role === 'revocation')).toBe(true);
+    expect(f.message).toMatch(
+      /3 report\(s\) of f1\/c1\/n3 are not authentic: key \S+ was revoked from /,
+    );
   });
 
   it('gives unregistered-key for reports before the registration time', async () => {
@@ -247,7 +250,11 @@ describe('a revoked key still used', () => {
     const early = w.usage('n9', 0);
     await w.interval(0, { extra: [early.entry] });
     await w.honest(1, N);
-    expect(codes(w.evaluate(N))).toEqual(['unregistered-key']);
+    const e = w.evaluate(N);
+    expect(codes(e)).toEqual(['unregistered-key']);
+    expect(e.verdict.findings[0]!.message).toMatch(
+      /1 report\(s\) of f1\/c1\/n9 are not authentic: key \S+ is registered from \S+, after the report's start /,
+    );
   });
 });
 
