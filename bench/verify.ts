@@ -312,7 +312,7 @@ async function main() {
           `raw verifications alone (verifier ${(cpu / rawCpu).toFixed(2)}×, with the server ${((cpu + serverCpu) / rawCpu).toFixed(2)}×)`,
       );
       console.log(
-        `        verifier threads: main ${th.main.toFixed(1)} s, ingestion workers ${th.top.map((x) => x.toFixed(1)).join(' + ')} s, ` +
+        `        verifier threads: main ${th.main.toFixed(1)} s, verification threads ${th.top.map((x) => x.toFixed(1)).join(' + ')} s, ` +
           `V8 and libuv helpers ${th.rest.toFixed(1)} s; per statement beyond the raw verification: ` +
           `${(((cpu + serverCpu - rawCpu) / size) * 1e6).toFixed(0)} µs of CPU`,
       );
