@@ -2,11 +2,12 @@
  * A lean HTTP/1.1 GET over plain-http keep-alive connections, for the verifier's bulk reads:
  * the head of each answer is parsed here, and a body of announced length (Content-Length) is
  * copied from the socket's one read buffer (`net` `onread`) straight into the buffer it will be
- * read from. Measured on the bench log's 781 entry bundles (166 MiB), the calling thread spent
- * ~155–160 ms of CPU this way against ~380–440 ms through node:http in a fresh process (whose
- * HTTP client and stream code runs cold: an IncomingMessage, a readable stream and a fresh
- * ArrayBuffer for every 64 KiB read). That thread also packs every bundle while worker threads
- * need every core for signatures, so the difference is the verifier's wall time.
+ * read from. Measured on the bench log's 781 entry bundles (166 MiB), 8 GETs at a time, the
+ * calling thread spent ~100–160 ms of CPU this way against ~380–440 ms through node:http in a
+ * fresh process (whose HTTP client and stream code runs cold: an IncomingMessage, a readable
+ * stream and a fresh ArrayBuffer for every 64 KiB read). That thread also packs every bundle
+ * while worker threads need every core for signatures, so the difference is the verifier's wall
+ * time. (Read buffers of 16 and 32 KiB measured the same within the noise; 256 KiB cost more.)
  *
  * It does only what those reads need, and hands anything else to node:http (`Unsupported`):
  * an answer without Content-Length (close-delimited), with a Transfer-Encoding, or with a 1xx
