@@ -23,13 +23,6 @@ export interface DeferredChecks {
   entries: Uint32Array;
 }
 
-/** The outcomes of deferred checks: for job j, its slot, its entry and 1 (valid) or 0. */
-export interface CheckedOutcomes {
-  slots: Uint32Array;
-  entries: Uint32Array;
-  valid: Uint8Array;
-}
-
 /**
  * Makes the checks: 1 (valid) or 0 for each, by `verifiers[keyNos[j]]`.
  * @throws {Error} when a check names a key number `verifiers` lacks (the caller's bug, never an
@@ -50,10 +43,23 @@ export function checkAll(
   return valid;
 }
 
-/** Runs deferred checks on this thread, with the packer's verifiers (`Packer.verifiers`). */
-export function runDeferredChecks(
-  d: DeferredChecks,
-  verifiers: readonly Verify[],
-): CheckedOutcomes {
-  return { slots: d.slots, entries: d.entries, valid: checkAll(d, verifiers) };
+/**
+ * Writes the outcomes of deferred checks (`checkAll`'s answer) into their run's outcome column,
+ * by slot, and calls `onInvalid` with the entry of each that came out invalid; returns how many
+ * did.
+ */
+export function applyOutcomes(
+  outValid: Uint8Array,
+  d: Pick<DeferredChecks, 'slots' | 'entries'>,
+  valid: Uint8Array,
+  onInvalid?: (entry: number) => void,
+): number {
+  let invalid = 0;
+  for (let k = 0; k < valid.length; k++) {
+    outValid[d.slots[k]!] = valid[k]!;
+    if (valid[k] === 1) continue;
+    invalid++;
+    onInvalid?.(d.entries[k]!);
+  }
+  return invalid;
 }

@@ -34,6 +34,7 @@ import {
 } from './log-index.js';
 import { packRules } from './pack-rules.js';
 import {
+  applyOutcomes,
   type DeferredChecks,
   type IngestInput,
   type KeyRing,
@@ -365,14 +366,10 @@ export class WorkerIngestor implements Ingestor {
     const keys = this.packer.publicKeys;
     return new Promise<number>((resolve, reject) => {
       const done = (valid: Uint8Array) => {
-        let invalid = 0;
-        for (let k = 0; k < valid.length; k++) {
-          run.outValid[d.slots[k]!] = valid[k]!;
-          if (valid[k] === 1) continue;
-          invalid++;
-          const r = batch.records[d.entries[k]!];
+        const invalid = applyOutcomes(run.outValid, d, valid, (i) => {
+          const r = batch.records[i];
           if (r instanceof PackedRecord) r.recheck();
-        }
+        });
         // The threads that passed over the run read only its claim word, never these bytes.
         this.packer.recycle(d);
         resolve(invalid);

@@ -145,11 +145,7 @@ export interface PackedRun {
   newKeys: string[];
 }
 
-export {
-  type CheckedOutcomes,
-  type DeferredChecks,
-  runDeferredChecks,
-} from './deferred-checks.js';
+export { applyOutcomes, type DeferredChecks } from './deferred-checks.js';
 
 // ---------------------------------------------------------------------------------------------
 // Times, PAE and signature checks (shared with ./decode.ts)
@@ -553,8 +549,8 @@ export class Packer {
   /**
    * Packs a run of entries, leaving the signature checks of its packed entries (usage reports and
    * meter readings: nearly all of a log) for later: their outcomes read as valid in the run until
-   * the caller runs the checks (`runDeferredChecks`, or a thread given the bytes and `keyNos`:
-   * ./verify-thread.ts) and writes the outcomes in. The checks of raw
+   * the caller runs the checks (`checkAll` here, or a thread given the bytes and `keyNos`:
+   * ./verify-thread.ts) and writes the outcomes in (`applyOutcomes`). The checks of raw
    * entries, and of signatures that are not canonical base64 of 64 bytes (invalid without a
    * check), are made here as `run` makes them.
    * @throws {MerkleError} ENTRY_BUNDLE_MALFORMED for a bundle that does not parse
