@@ -55,23 +55,22 @@ export async function httpGet(url: string, opts: GetOptions = {}): Promise<GetRe
   const u = new URL(url);
   if (u.protocol === 'http:') {
     try {
-      return await http1Get(u, opts.alloc, TIMEOUT_MS).catch((e: unknown) => {
-        if (!(e instanceof StaleConnection)) throw e;
-        return http1Get(u, opts.alloc, TIMEOUT_MS, true);
-      });
+      return await onceMore((fresh) => http1Get(u, opts.alloc, TIMEOUT_MS, fresh));
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
       // An answer the lean client does not read: the GET again through node:http.
     }
   }
-  return getOnce(url, opts).catch((e: unknown) => {
-    if (!(e instanceof StaleSocketError)) throw e;
-    return getOnce(url, opts, false);
-  });
+  return onceMore((fresh) => getOnce(url, opts, !fresh));
 }
 
-/** A request that failed before any answer on a kept-alive connection the server had closed. */
-class StaleSocketError extends Error {}
+/** Runs `get`, and once more on a new connection when it failed on a stale kept-alive one. */
+function onceMore(get: (fresh: boolean) => Promise<GetResponse>): Promise<GetResponse> {
+  return get(false).catch((e: unknown) => {
+    if (!(e instanceof StaleConnection)) throw e;
+    return get(true);
+  });
+}
 
 function getOnce(url: string, opts: GetOptions, mayRetry = true): Promise<GetResponse> {
   return new Promise<GetResponse>((resolve, reject) => {
@@ -147,7 +146,7 @@ function getOnce(url: string, opts: GetOptions, mayRetry = true): Promise<GetRes
     req.on('error', (e: NodeJS.ErrnoException) => {
       const closed = e.code === 'ECONNRESET' || e.message === 'socket hang up';
       if (mayRetry && !answered && req.reusedSocket && closed) {
-        reject(new StaleSocketError(e.message, { cause: e }));
+        reject(new StaleConnection(e.message, { cause: e }));
       } else {
         reject(e);
       }
