@@ -189,7 +189,7 @@ export class KeyTable {
         continue;
       }
       if (revoked0 !== undefined) {
-        revoked ??= revokedKey(key, events, node, u, start, end, revoked0);
+        revoked ??= revokedKey(key, events, node, u, start, end);
         continue;
       }
       return firstAdd.ok;
@@ -231,7 +231,6 @@ function revokedKey(
   u: UsageRecord,
   start: number,
   end: number,
-  first: KeyEvent,
 ): Inauthentic {
   const adds = events.filter(
     (e) => e.node === node && e.action === 'add' && e.rec.index < u.index && e.time <= start,
@@ -239,7 +238,7 @@ function revokedKey(
   const revokes = events.filter((e) => e.node === node && e.action === 'revoke' && e.time < end);
   return {
     code: 'revoked-key',
-    reason: `key ${keyIdString(key)} was revoked from ${first.rec.payload.time}, before the report's end ${u.payload.end}`,
+    reason: `key ${keyIdString(key)} was revoked from ${revokes[0]!.rec.payload.time}, before the report's end ${u.payload.end}`,
     registrations: [...adds, ...revokes].map((e) => e.rec),
   };
 }

@@ -225,7 +225,6 @@ class SeqIndex {
   }
 }
 
-/** Fills in `t0`/`t1` (POSIX seconds of `start`/`end`) when a record lacks them. */
 // Loops over every report stay out of `evaluatePause` itself (here, or in closures): a hot loop
 // in a function of ~900 lines had V8 compile the whole rest of it for on-stack replacement, nine
 // times a verification (~190 ms of TurboFan for the bench log, 147 ms of it for two loops); in a
@@ -267,6 +266,7 @@ function seqSpan(
   return { n, min, max };
 }
 
+/** Fills in `t0`/`t1` (POSIX seconds of `start`/`end`) when a record lacks them. */
 function timed(r: StatementRecord): StatementRecord & { t0: number; t1: number } {
   if (r.t0 === undefined || r.t1 === undefined) {
     const p = r.payload as { start: string; end: string };

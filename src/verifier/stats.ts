@@ -242,7 +242,7 @@ function cusumKernel(h: number, k: number, shift: number): CusumKernel {
 function iterateSurvival(
   kernel: CusumKernel,
   maxSteps: number,
-): { steps: number; logSurvival: number; lambda: number; survivalSum: number; last: number } {
+): { steps: number; logSurvival: number; lambda: number; survivalSum: number } {
   const { kern, fromZero, toZero, stayZero, toAlarm, zeroToAlarm, w } = kernel;
   const n = w.length;
   let atom = 1;
@@ -253,7 +253,6 @@ function iterateSurvival(
   let stable = 0;
   let hazard = 0;
   let survivalSum = 0;
-  let last = 1;
   for (let step = 1; step <= maxSteps; step++) {
     hazard = atom * zeroToAlarm;
     let atomNext = atom * stayZero;
@@ -278,14 +277,13 @@ function iterateSurvival(
     const swap = f;
     f = next;
     next = swap;
-    last = Math.exp(logSurvival);
-    survivalSum += last;
+    survivalSum += Math.exp(logSurvival);
     if (hazard > 0 && Math.abs(hazard - prevHazard) <= 1e-10 * hazard) stable++;
     else stable = 0;
-    if (stable >= 3) return { steps: step, logSurvival, lambda: 1 - hazard, survivalSum, last };
+    if (stable >= 3) return { steps: step, logSurvival, lambda: 1 - hazard, survivalSum };
     prevHazard = hazard;
   }
-  return { steps: maxSteps, logSurvival, lambda: 1 - hazard, survivalSum, last };
+  return { steps: maxSteps, logSurvival, lambda: 1 - hazard, survivalSum };
 }
 
 function checkCusumArgs(fn: string, h: number, k: number, shift: number): void {
@@ -325,7 +323,8 @@ export function cusumArl(h: number, k: number, shift = 0): number {
   // ARL = Σ_{i≥0} P(RL > i) = 1 + Σ_{i≥1} survival(i); after convergence the tail is geometric.
   const run = iterateSurvival(cusumKernel(h, k, shift), 10_000_000);
   let sum = 1 + run.survivalSum;
-  if (run.lambda < 1) sum += (run.last * run.lambda) / (1 - run.lambda);
+  // the geometric tail after the last step, from its survival exp(logSurvival)
+  if (run.lambda < 1) sum += (Math.exp(run.logSurvival) * run.lambda) / (1 - run.lambda);
   return sum;
 }
 
