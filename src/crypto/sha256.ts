@@ -101,6 +101,65 @@ export function sha256PrefixedInto(
 }
 
 /**
+ * SHA-256(prefix || src[from, from + 64)) written at out[at…at+32): `sha256PairInto` for two
+ * 32-byte hashes that lie side by side, read by offset (no views made). `out` may be `src`.
+ */
+export function sha256PairAtInto(
+  prefix: number,
+  src: Uint8Array,
+  from: number,
+  out: Uint8Array,
+  at: number,
+): void {
+  if (oneShot === undefined || from < 0 || from + 64 > src.length) {
+    sha256PairInto(
+      prefix,
+      src.subarray(from, from + 32),
+      src.subarray(from + 32, from + 64),
+      out,
+      at,
+    );
+    return;
+  }
+  scratch[0] = prefix;
+  for (let k = 0; k < 64; k++) scratch[1 + k] = src[from + k]!;
+  writeDigest(oneShot('sha256', scratch, 'latin1'), out, at);
+}
+
+/**
+ * SHA-256(prefix || buf[from, to)) written at out[at…at+32), hashed where it lies: the byte
+ * before `from` holds the prefix for the duration of the call and is then restored. For the
+ * entries of an entry bundle, each after its 2-byte length, this saves copying every entry
+ * (`sha256PrefixedInto`). `buf` must not be visible to another thread meanwhile: a buffer over
+ * a SharedArrayBuffer, or with no byte before `from`, is hashed through a copy instead.
+ */
+export function sha256PrefixedInPlaceInto(
+  prefix: number,
+  buf: Uint8Array,
+  from: number,
+  to: number,
+  out: Uint8Array,
+  at: number,
+): void {
+  if (
+    oneShot === undefined ||
+    from < 1 ||
+    to > buf.length ||
+    buf.buffer instanceof SharedArrayBuffer
+  ) {
+    sha256PrefixedInto(prefix, buf.subarray(from, to), out, at);
+    return;
+  }
+  const kept = buf[from - 1]!;
+  buf[from - 1] = prefix;
+  try {
+    writeDigest(oneShot('sha256', buf.subarray(from - 1, to), 'latin1'), out, at);
+  } finally {
+    buf[from - 1] = kept;
+  }
+}
+
+/**
  * `sha256Pair(prefix, a, b)` written at out[at…at+32); `out` may overlap `a` or `b` (they are
  * read before the hash is written), so a tree level can be folded in place.
  */

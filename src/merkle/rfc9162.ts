@@ -20,8 +20,10 @@ import { bytesEqual } from '../core/bytes.js';
 import {
   sha256,
   sha256Pair,
+  sha256PairAtInto,
   sha256PairInto,
   sha256Prefixed,
+  sha256PrefixedInPlaceInto,
   sha256PrefixedInto,
 } from '../crypto/sha256.js';
 import { merkleError } from './errors.js';
@@ -71,6 +73,33 @@ export function hashChildrenInto(
   at: number,
 ): void {
   sha256PairInto(0x01, left, right, out, at);
+}
+
+/**
+ * `hashChildren` of the two hashes side by side at buf[from, from + 64), written at
+ * out[at…at+32) (`out` may be `buf`: a level of a tree folds in place).
+ */
+export function hashChildrenAtInto(
+  buf: Uint8Array,
+  from: number,
+  out: Uint8Array,
+  at: number,
+): void {
+  sha256PairAtInto(0x01, buf, from, out, at);
+}
+
+/**
+ * `hashLeaf` of buf[from, to), written at out[at…at+32), hashed in place: the byte before
+ * `from` is borrowed for the leaf prefix and restored (`sha256PrefixedInPlaceInto`).
+ */
+export function hashLeafInPlaceInto(
+  buf: Uint8Array,
+  from: number,
+  to: number,
+  out: Uint8Array,
+  at: number,
+): void {
+  sha256PrefixedInPlaceInto(0x00, buf, from, to, out, at);
 }
 
 /** MTH({}) = SHA-256(""), the root of the empty tree. A fresh copy on each call. */

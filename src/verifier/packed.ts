@@ -39,7 +39,7 @@ import { pae, paeTypeHeader } from '../../protocol/src/dsse.js';
 import { decodeBase64Into, tryFromBase64 } from '../core/bytes.js';
 import { ed25519Verifier, verifyEd25519 } from '../crypto/ed25519.js';
 import { sha256Into } from '../crypto/sha256.js';
-import { hashChildrenInto, hashLeafInto } from '../merkle/rfc9162.js';
+import { hashChildrenAtInto, hashLeafInPlaceInto, hashLeafInto } from '../merkle/rfc9162.js';
 import { parseEntryBundle, TILE_WIDTH } from '../merkle/tiles.js';
 import { KeysById, type VerifierKey } from '../note/keys.js';
 import { BufferPool } from '../util/buffer-pool.js';
@@ -282,14 +282,7 @@ export function perfectRoot(leaf: Uint8Array): Uint8Array {
   let n = leaf.length / 32;
   const level = leaf.slice();
   while (n > 1) {
-    for (let i = 0; i < n; i += 2) {
-      hashChildrenInto(
-        level.subarray(i * 32, i * 32 + 32),
-        level.subarray(i * 32 + 32, i * 32 + 64),
-        level,
-        (i / 2) * 32,
-      );
-    }
+    for (let i = 0; i < n; i += 2) hashChildrenAtInto(level, i * 32, level, i * 16);
     n /= 2;
   }
   return level.slice(0, 32);
@@ -590,7 +583,13 @@ export class Packer {
     let anyRaw = false;
     for (let i = 0; i < n; i++) {
       const e = entries[i] as Buffer;
-      hashLeafInto(e, leaf, i * 32);
+      if (src !== undefined) {
+        // The leaf hash over the bundle's own bytes (the byte before the entry is borrowed).
+        const o = e.byteOffset - src.byteOffset;
+        hashLeafInPlaceInto(src, o, o + e.length, leaf, i * 32);
+      } else {
+        hashLeafInto(e, leaf, i * 32);
+      }
       this.outAt[i] = this.outLen;
       this.payAt[i] = this.payLen;
       this.current = i;

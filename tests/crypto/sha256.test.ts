@@ -5,8 +5,10 @@ import {
   sha256,
   sha256Into,
   sha256Pair,
+  sha256PairAtInto,
   sha256PairInto,
   sha256Prefixed,
+  sha256PrefixedInPlaceInto,
   sha256PrefixedInto,
 } from '../../src/crypto/sha256.js';
 
@@ -63,6 +65,57 @@ describe('sha256 helpers (digests read back from latin1 strings)', () => {
         expect(level.subarray(32)).toEqual(b);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('sha256PairAtInto reads two hashes side by side by offset, also folding in place', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 64, maxLength: 200 }),
+        fc.nat(136),
+        fc.integer({ min: 0, max: 255 }),
+        (buf, from0, prefix) => {
+          const from = from0 % (buf.length - 63);
+          const want = ref(Uint8Array.of(prefix), buf.subarray(from, from + 64));
+          const copy = buf.slice();
+          sha256PairAtInto(prefix, copy, from, copy, from);
+          expect(copy.subarray(from, from + 32)).toEqual(want);
+          expect(copy.subarray(from + 32)).toEqual(buf.subarray(from + 32));
+          expect(copy.subarray(0, from)).toEqual(buf.subarray(0, from));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // fewer than 64 bytes from `from`: the views' form, over what there is
+    const out = new Uint8Array(32);
+    sha256PairAtInto(1, new Uint8Array(63).fill(5), 0, out, 0);
+    expect(out).toEqual(ref(Uint8Array.of(1), new Uint8Array(63).fill(5)));
+  });
+
+  it('sha256PrefixedInPlaceInto hashes prefix || buf[from, to) where it lies, and restores the byte it borrows', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 2000 }),
+        fc.nat(2000),
+        fc.nat(2000),
+        fc.integer({ min: 0, max: 255 }),
+        fc.boolean(),
+        (buf, x, y, prefix, shared) => {
+          let b: Uint8Array = buf;
+          if (shared) {
+            b = new Uint8Array(new SharedArrayBuffer(buf.length));
+            b.set(buf);
+          }
+          const from = x % (b.length + 1);
+          const to = from + (y % (b.length - from + 1));
+          const want = ref(Uint8Array.of(prefix), buf.subarray(from, to));
+          const out = new Uint8Array(40).fill(0xaa);
+          sha256PrefixedInPlaceInto(prefix, b, from, to, out, 4);
+          expect(out.subarray(4, 36)).toEqual(want);
+          expect(Buffer.from(b)).toEqual(Buffer.from(buf)); // the borrowed byte is back
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 
