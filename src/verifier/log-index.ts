@@ -19,7 +19,14 @@ import {
 import { ZERO_HASH } from '../../protocol/src/statements.js';
 import { keyIdString, type VerifierKey } from '../note/keys.js';
 import { checkSignature, type DecodedStatement, type SignatureOutcome, seconds } from './decode.js';
-import { KIND_USAGE, NUM_WIDTH, type PackedRun, STR_WIDTH } from './packed.js';
+import {
+  HASH_WIDTH,
+  KIND_USAGE,
+  NUM_WIDTH,
+  type PackedRun,
+  packedPayloadText,
+  STR_WIDTH,
+} from './packed.js';
 
 /** One decoded log entry with its place in the log. */
 export interface StatementRecord<P extends Payload = Payload> {
@@ -236,26 +243,20 @@ export class PackedRecord implements StatementRecord {
     return m.leafHash;
   }
 
-  /** The payload bytes (its JCS encoding, as signed). */
+  /** The payload bytes (its JCS encoding, as signed), rebuilt from the columns. */
   get payloadBytes(): Uint8Array {
-    const a = this.run.payAt[this.i]!;
-    return this.run.pay.subarray(a, this.run.payAt[this.i + 1]!);
+    return new Uint8Array(Buffer.from(packedPayloadText(this.run, this.i), 'latin1'));
   }
 
   get payload(): Payload {
     const m = this.m;
-    if (m.payload === undefined) {
-      const b = this.payloadBytes;
-      m.payload = JSON.parse(
-        Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1'),
-      ) as Payload;
-    }
+    m.payload ??= JSON.parse(packedPayloadText(this.run, this.i)) as Payload;
     return m.payload;
   }
 
   get payloadHash(): string {
     const m = this.m;
-    m.payloadHash ??= hexOf(this.run.hashes, 64 * this.i);
+    m.payloadHash ??= hexOf(this.run.hashes, HASH_WIDTH * this.i);
     return m.payloadHash;
   }
 
@@ -317,8 +318,8 @@ export class PackedRecord implements StatementRecord {
   prevIs(x: PackedRecord): boolean {
     const a = this.run.hashes;
     const b = x.run.hashes;
-    const ao = 64 * this.i + 32;
-    const bo = 64 * x.i;
+    const ao = HASH_WIDTH * this.i + 32;
+    const bo = HASH_WIDTH * x.i;
     for (let k = 0; k < 32; k++) if (a[ao + k] !== b[bo + k]) return false;
     return true;
   }
@@ -326,7 +327,7 @@ export class PackedRecord implements StatementRecord {
   /** Is `prev` 64 zeros? */
   prevIsZero(): boolean {
     const a = this.run.hashes;
-    const o = 64 * this.i + 32;
+    const o = HASH_WIDTH * this.i + 32;
     for (let k = 0; k < 32; k++) if (a[o + k] !== 0) return false;
     return true;
   }
@@ -335,8 +336,8 @@ export class PackedRecord implements StatementRecord {
   samePayload(x: PackedRecord): boolean {
     const a = this.run.hashes;
     const b = x.run.hashes;
-    const ao = 64 * this.i;
-    const bo = 64 * x.i;
+    const ao = HASH_WIDTH * this.i;
+    const bo = HASH_WIDTH * x.i;
     for (let k = 0; k < 32; k++) if (a[ao + k] !== b[bo + k]) return false;
     return true;
   }

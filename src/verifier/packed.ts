@@ -68,8 +68,9 @@ export interface PackerRing {
 
 /**
  * `admission`: pack only what the log's admission reads (kind, keyid, signature outcomes, the
- * chain's names and seq, leaf hashes): no payload hashes, payload bytes, `prev`, node paths or
- * subtree, which only the verifier uses (those columns are then left zero or empty).
+ * chain's names and seq, leaf hashes): no payload hashes, `prev`, `bodyHash`, `samples.root`,
+ * node paths or subtree, which only the verifier uses (those columns are then left zero or
+ * empty, and `packedPayloadText` cannot rebuild the payload).
  */
 export interface PackerOptions {
   admission?: boolean;
@@ -90,8 +91,16 @@ export const KIND_RAW = 0;
 export const KIND_USAGE = 1;
 export const KIND_METER = 2;
 
-/** Numbers per packed entry in `num`: start and end (POSIX seconds), seq, energyJ, flop|counterJ. */
-export const NUM_WIDTH = 5;
+/**
+ * Numbers per packed entry in `num`: start and end (POSIX seconds), seq, energyJ, flop|counterJ;
+ * then, for a usage report, gpuSeconds, gpus, samples.count and tensorActive (0 for a meter).
+ */
+export const NUM_WIDTH = 9;
+/**
+ * Bytes per packed entry in `hashes`: the SHA-256 of the payload and `prev`; then, for a usage
+ * report, `bodyHash` and `samples.root` (zeros for a meter).
+ */
+export const HASH_WIDTH = 128;
 /**
  * String-table indexes per packed entry in `str`: usage lab, facility, cluster, node,
  * `facility/cluster/node`, workload; meter facility, meter (the rest 0).
@@ -112,7 +121,7 @@ export interface PackedRun {
   subtree: Uint8Array | undefined;
   /** KIND_* per entry */
   kind: Uint8Array;
-  /** packed entries: SHA-256 of the payload, then `prev` (64 bytes per entry) */
+  /** packed entries: HASH_WIDTH bytes each (payload hash, prev, bodyHash, samples.root) */
   hashes: Uint8Array;
   /** packed entries: NUM_WIDTH numbers each */
   num: Float64Array;
@@ -121,9 +130,6 @@ export interface PackedRun {
   /** packed entries: the one signature, its keyid (index into `strings`) and its 64 bytes */
   keyid: Uint32Array;
   sig: Uint8Array;
-  /** packed entries: the payload bytes of entry i are pay[payAt[i], payAt[i + 1]) */
-  pay: Uint8Array;
-  payAt: Uint32Array;
   /**
    * signature outcomes computed ahead: entry i has those at [outAt[i], outAt[i + 1]), each the
    * vkey (index into `strings`) and 1 for valid, 0 for invalid
@@ -170,6 +176,37 @@ function daysFromCivil(y0: number, m: number, d: number): number {
   const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
   const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
   return era * 146_097 + doe - 719_468;
+}
+
+/** The proleptic Gregorian civil date of a day number (days from 1970-01-01): `daysFromCivil`⁻¹. */
+function civilFromDays(z0: number): [number, number, number] {
+  const z = z0 + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * The vpause time text (`YYYY-MM-DDTHH:MM:SSZ`) of POSIX seconds in years 0000–9999: the inverse
+ * of `seconds` over the times `isTimeFast` accepts (so a packed entry's times give back their
+ * very text).
+ */
+export function timeText(sec: number): string {
+  const days = Math.floor(sec / 86_400);
+  const rem = sec - days * 86_400;
+  const [y, mo, d] = civilFromDays(days);
+  const h = Math.floor(rem / 3600);
+  const mi = Math.floor((rem % 3600) / 60);
+  return `${String(y).padStart(4, '0')}-${pad2(mo)}-${pad2(d)}T${pad2(h)}:${pad2(mi)}:${pad2(rem % 60)}Z`;
 }
 
 /** Is (y, mo, d, h, mi, se) a real Gregorian date and time of day (the rules of `isTimeFast`)? */
@@ -288,6 +325,44 @@ export function perfectRoot(leaf: Uint8Array): Uint8Array {
   return level.slice(0, 32);
 }
 
+/** 32 bytes of a column as lowercase hex. */
+function hexAt(b: Uint8Array, at: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + at, 32).toString('hex');
+}
+
+/**
+ * The payload text of packed entry i of a run, rebuilt from its columns. A usage report or meter
+ * reading is packed only when its payload is exactly its own JCS text (strings of printable ASCII
+ * without escapes, numbers as `String` writes them, times as `timeText` writes them, lowercase
+ * hex), so this is the very text that was signed, byte for byte (tests/verifier/packed.test.ts
+ * holds the two equal), and the run need not keep a copy of every payload: ~600 bytes a report,
+ * against the 96 bytes of columns that rebuild it. Not for a run packed with `admission`.
+ */
+export function packedPayloadText(run: PackedRun, i: number): string {
+  const n = NUM_WIDTH * i;
+  const x = STR_WIDTH * i;
+  const h = HASH_WIDTH * i;
+  const num = run.num;
+  const str = (k: number) => run.strings[run.str[x + k]!]!;
+  if (run.kind[i] === KIND_USAGE) {
+    return (
+      `{"bodyHash":"${hexAt(run.hashes, h + 64)}","cluster":"${str(2)}","end":"${timeText(num[n + 1]!)}",` +
+      `"energyJ":${num[n + 3]},"facility":"${str(1)}","flop":${num[n + 4]},"gpuSeconds":${num[n + 5]},` +
+      `"gpus":${num[n + 6]},"lab":"${str(0)}","node":"${str(3)}","prev":"${hexAt(run.hashes, h + 32)}",` +
+      `"samples":{"count":${num[n + 7]},"root":"${hexAt(run.hashes, h + 96)}"},"seq":${num[n + 2]},` +
+      `"start":"${timeText(num[n]!)}","tensorActive":${num[n + 8]},"v":1,"workload":"${str(5)}"}`
+    );
+  }
+  if (run.kind[i] === KIND_METER) {
+    return (
+      `{"counterJ":${num[n + 4]},"end":"${timeText(num[n + 1]!)}","energyJ":${num[n + 3]},` +
+      `"facility":"${str(0)}","meter":"${str(1)}","prev":"${hexAt(run.hashes, h + 32)}",` +
+      `"seq":${num[n + 2]},"start":"${timeText(num[n]!)}","v":1}`
+    );
+  }
+  throw new TypeError(`packedPayloadText: entry ${i} of the run is not packed`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading bytes
 
@@ -368,6 +443,11 @@ function isHexHash(b: Uint8Array, at: number): boolean {
   let bad = 0;
   for (let i = at; i < at + 64; i++) bad |= HEX[b[i]!]!;
   return (bad & 16) === 0;
+}
+
+/** The 32 bytes of the 64 lowercase hex digits at b[at…) (`isHexHash`), into out[o…o+32). */
+function hexInto(b: Uint8Array, at: number, out: Uint8Array, o: number): void {
+  for (let k = 0; k < 32; k++) out[o + k] = (HEX[b[at + 2 * k]!]! << 4) | HEX[b[at + 2 * k + 1]!]!;
 }
 
 function dig(b: Uint8Array, at: number, n: number): number {
@@ -506,9 +586,6 @@ export class Packer {
   private str = new Uint32Array(0);
   private keyid = new Uint32Array(0);
   private sig = new Uint8Array(0);
-  private pay = new Uint8Array(0);
-  private payAt = new Uint32Array(0);
-  private payLen = 0;
   private outAt = new Uint32Array(0);
   private outKey = new Uint32Array(0);
   private outValid = new Uint8Array(0);
@@ -591,7 +668,6 @@ export class Packer {
         hashLeafInto(e, leaf, i * 32);
       }
       this.outAt[i] = this.outLen;
-      this.payAt[i] = this.payLen;
       this.current = i;
       if (this.entry(i, e, newKeys)) continue;
       this.kind[i] = KIND_RAW;
@@ -608,7 +684,6 @@ export class Packer {
       }
     }
     this.outAt[n] = this.outLen;
-    this.payAt[n] = this.payLen;
     // The signature checks, back to back (or, deferred, listed).
     const arena = this.arena;
     const sigArena = this.sigArena;
@@ -679,13 +754,11 @@ export class Packer {
           ? perfectRoot(leaf)
           : undefined,
       kind: this.kind.slice(0, n),
-      hashes: this.hashes.slice(0, 64 * n),
+      hashes: this.hashes.slice(0, HASH_WIDTH * n),
       num: this.num.slice(0, NUM_WIDTH * n),
       str: this.str.slice(0, STR_WIDTH * n),
       keyid: this.keyid.slice(0, n),
       sig: this.sig.slice(0, 64 * n),
-      pay: this.pay.slice(0, this.payLen),
-      payAt: this.payAt.slice(0, n + 1),
       outAt: this.outAt.slice(0, n + 1),
       outKey: this.outKey.slice(0, this.outLen),
       outValid: this.outValid.slice(0, this.outLen),
@@ -710,8 +783,8 @@ export class Packer {
     this.stringsSent = this.strings.length;
     this.kind = grow(this.kind, n);
     this.kind.fill(0, 0, n);
-    this.hashes = grow(this.hashes, 64 * n);
-    this.hashes.fill(0, 0, 64 * n);
+    this.hashes = grow(this.hashes, HASH_WIDTH * n);
+    this.hashes.fill(0, 0, HASH_WIDTH * n);
     this.num = grow(this.num, NUM_WIDTH * n);
     this.num.fill(0, 0, NUM_WIDTH * n);
     this.str = grow(this.str, STR_WIDTH * n);
@@ -720,8 +793,6 @@ export class Packer {
     this.keyid.fill(0, 0, n);
     this.sig = grow(this.sig, 64 * n);
     this.sig.fill(0, 0, 64 * n);
-    this.payAt = grow(this.payAt, n + 1);
-    this.payLen = 0;
     this.outAt = grow(this.outAt, n + 1);
     this.outLen = 0;
     this.arenaLen = 0;
@@ -934,13 +1005,7 @@ export class Packer {
     this.kind[i] = kind;
     this.keyid[i] = keyid;
     this.sig.set(this.sigArena.subarray(oneSig, oneSig + 64), 64 * i);
-    if (this.full) {
-      sha256Into(body, this.hashes, 64 * i);
-      this.pay = grow(this.pay, this.payLen + len, this.payLen);
-      this.pay.set(body, this.payLen);
-      this.payLen += len;
-    }
-    this.payAt[i + 1] = this.payLen;
+    if (this.full) sha256Into(body, this.hashes, HASH_WIDTH * i);
     return true;
   }
 
@@ -1044,7 +1109,8 @@ export class Packer {
     if (!Number.isSafeInteger(count) || count < 0) return false;
     at = this.end;
     if (!has(b, at, U.root) || !isHexHash(b, at + U.root.length)) return false;
-    at += U.root.length + 64;
+    const rootAt = at + U.root.length;
+    at = rootAt + 64;
     if (!has(b, at, U.seq)) return false;
     const seq = this.numberAt(b, at + U.seq.length);
     if (!Number.isSafeInteger(seq) || seq < 0) return false;
@@ -1071,6 +1137,10 @@ export class Packer {
     this.num[ns + 2] = seq;
     this.num[ns + 3] = energy;
     this.num[ns + 4] = flop;
+    this.num[ns + 5] = gpuSeconds;
+    this.num[ns + 6] = gpus;
+    this.num[ns + 7] = count;
+    this.num[ns + 8] = tensor;
     const ss = STR_WIDTH * i;
     this.str[ss] = lab;
     this.str[ss + 1] = facility;
@@ -1078,7 +1148,12 @@ export class Packer {
     this.str[ss + 3] = node;
     if (this.full) this.str[ss + 4] = this.nodePath(facility, cluster, node);
     this.str[ss + 5] = workload;
-    if (this.full) this.prevInto(i, b, prevAt);
+    if (this.full) {
+      const h = HASH_WIDTH * i;
+      hexInto(b, prevAt, this.hashes, h + 32);
+      hexInto(b, U.bodyHash.length, this.hashes, h + 64);
+      hexInto(b, rootAt, this.hashes, h + 96);
+    }
     return true;
   }
 
@@ -1124,7 +1199,7 @@ export class Packer {
     const ss = STR_WIDTH * i;
     this.str[ss] = facility;
     this.str[ss + 1] = meter;
-    if (this.full) this.prevInto(i, b, prevAt);
+    if (this.full) hexInto(b, prevAt, this.hashes, HASH_WIDTH * i + 32);
     return true;
   }
 
@@ -1141,13 +1216,5 @@ export class Packer {
       this.nodePaths.set(key, ix);
     }
     return ix;
-  }
-
-  /** The 32 bytes of the hex `prev` at `at`, into hashes[64i + 32…). */
-  private prevInto(i: number, b: Buffer, at: number): void {
-    const o = 64 * i + 32;
-    for (let k = 0; k < 32; k++) {
-      this.hashes[o + k] = (HEX[b[at + 2 * k]!]! << 4) | HEX[b[at + 2 * k + 1]!]!;
-    }
   }
 }

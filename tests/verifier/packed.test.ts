@@ -9,11 +9,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAYLOAD_TYPE } from '../../protocol/src/schemas.js';
+import { formatTime } from '../../protocol/src/time.js';
 import { encodeEntryBundle } from '../../src/merkle/tiles.js';
 import { applyOutcomes, checkAll } from '../../src/verifier/deferred-checks.js';
 import { decodeRun, KeyRing, packRules, unpackRun } from '../../src/verifier/ingest.js';
 import { PackedRecord, StringTable } from '../../src/verifier/log-index.js';
-import { type DeferredChecks, type PackedRun, Packer } from '../../src/verifier/packed.js';
+import {
+  type DeferredChecks,
+  isTimeFast,
+  type PackedRun,
+  Packer,
+  seconds,
+  timeText,
+} from '../../src/verifier/packed.js';
 import {
   applyEdits,
   byteEditsArb,
@@ -53,6 +61,15 @@ function expectSame(entries: Uint8Array[]): number {
   );
   expect(Buffer.from(packed.leaf)).toEqual(Buffer.from(ref.leaf));
   expect(packed.newKeys).toEqual(ref.newKeys);
+  // A packed record keeps no payload bytes: they are rebuilt from its columns, byte for byte.
+  packed.records.forEach((r, i) => {
+    if (!(r instanceof PackedRecord)) return;
+    const signed = Buffer.from(
+      JSON.parse(Buffer.from(entries[i]!).toString('utf8')).payload,
+      'base64',
+    );
+    expect(Buffer.from(r.payloadBytes).toString('latin1')).toBe(signed.toString('latin1'));
+  });
   return packed.records.filter((r) => r instanceof PackedRecord).length;
 }
 
@@ -72,6 +89,31 @@ describe('packed ingestion', () => {
     const r = packed.records[0] as PackedRecord;
     expect(r.valid).toEqual([node.vkey]);
     expect(packed.records[4]).toMatchObject({ invalid: [node.vkey], valid: [] });
+  });
+
+  it('writes back every time it reads: timeText is the inverse of seconds over years 0000–9999', () => {
+    const y0 = seconds('0000-01-01T00:00:00Z');
+    const y9999 = seconds('9999-12-31T23:59:59Z');
+    for (const t of [
+      '0000-01-01T00:00:00Z',
+      '0000-02-29T12:00:00Z',
+      '1900-02-28T23:59:59Z',
+      '1970-01-01T00:00:00Z',
+      '2000-02-29T00:00:00Z',
+      '2026-11-27T00:05:00Z',
+      '9999-12-31T23:59:59Z',
+    ]) {
+      expect(timeText(seconds(t))).toBe(t);
+    }
+    fc.assert(
+      fc.property(fc.integer({ min: y0, max: y9999 }), (s) => {
+        const text = timeText(s);
+        expect(isTimeFast(text)).toBe(true);
+        expect(seconds(text)).toBe(s);
+        if (s >= 0) expect(text).toBe(formatTime(s));
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('gives the same records as decodeRun for generated usage reports', () => {
