@@ -1,9 +1,9 @@
 /**
  * decodeBase64Into (the byte-level decoder of the verifier's packer) against tryFromBase64, the
  * project's reference for strict base64: the same texts accepted, the same bytes out. Both of
- * its paths: its own loop (short texts, or other than Buffers) and Node's decoder checked by
- * encoding back (texts of 256 characters or more between Buffers), each text then led by 256
- * characters of canonical base64.
+ * its paths: its own loop (short texts, or other than Buffers) and Node's lenient decoder with
+ * its leniency checked apart (texts of 256 characters or more between Buffers), each text then
+ * led by 256 characters of canonical base64.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ describe.each([
   });
 
   it('accepts and refuses exactly what tryFromBase64 does, on near-base64 text', () => {
-    const chars = 'AQgw+/=-_ \n.Zaz09'.split('');
+    const chars = 'AQgw+/=-_ \n.Zaz09\u0000\u00ff,'.split('');
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 24 }), (cs) => {
         const s = cs.join('');
@@ -59,7 +59,7 @@ describe.each([
       fc.property(
         fc.uint8Array({ minLength: 1, maxLength: 70 }),
         fc.nat(),
-        fc.integer({ min: 0, max: 127 }),
+        fc.integer({ min: 0, max: 255 }),
         (bytes, pos, c) => {
           const t = toBase64(bytes);
           const i = pos % t.length;
