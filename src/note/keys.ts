@@ -283,6 +283,7 @@ export function sameVerifierKey(a: VerifierKey, b: VerifierKey): boolean {
 export class KeysById {
   private readonly byId = new Map<string, VerifierKey[]>();
   private readonly seen = new Set<string>();
+  private gen = 0;
 
   constructor(vkeys: readonly string[] = []) {
     for (const v of vkeys) this.add(v);
@@ -298,6 +299,7 @@ export class KeysById {
       return false;
     }
     this.seen.add(vkey);
+    this.gen++;
     const id = keyIdString(k);
     const l = this.byId.get(id);
     if (l === undefined) this.byId.set(id, [k]);
@@ -315,6 +317,11 @@ export class KeysById {
     return this.byId.get(keyid);
   }
 
+  /** Changes whenever `get` may answer differently (a key added, the ring cleared). */
+  get generation(): number {
+    return this.gen;
+  }
+
   /** Number of vkeys added. */
   get size(): number {
     return this.seen.size;
@@ -323,5 +330,6 @@ export class KeysById {
   clear(): void {
     this.byId.clear();
     this.seen.clear();
+    this.gen++;
   }
 }

@@ -64,6 +64,18 @@ export interface PackRules {
 export interface PackerRing {
   get(keyid: string): readonly VerifierKey[] | undefined;
   add(vkey: string): boolean;
+  /**
+   * A number that changes whenever `get` may answer differently, if the ring keeps one: the
+   * packer then remembers each keyid's keys (by string-table index) until it changes. Without
+   * it, the ring is asked at every entry.
+   */
+  readonly generation?: number;
+}
+
+/** The Ed25519 statement keys a keyid names: their key numbers and their vkeys' table indexes. */
+interface KeyidKeys {
+  nos: number[];
+  vixs: number[];
 }
 
 /**
@@ -541,6 +553,9 @@ export class Packer {
   private sameHash: number[] = [];
   /** `facility/cluster/node` by the indexes of its parts */
   private nodePaths = new Map<number, number>();
+  /** the ring's keys by keyid string-table index (null: none), while its generation is `ringGen` */
+  private keyidKeys: (KeyidKeys | null | undefined)[] = [];
+  private ringGen: number | undefined = undefined;
   /** the number of each key checked so far, by vkey */
   private readonly keyNo = new Map<string, number>();
   /** by key number: the public key, and its verifier (the KeyObject made once) */
@@ -779,6 +794,7 @@ export class Packer {
       this.byBytes = new Map();
       this.sameHash = [];
       this.nodePaths = new Map();
+      this.keyidKeys = [];
     }
     this.stringsSent = this.strings.length;
     this.kind = grow(this.kind, n);
@@ -867,21 +883,53 @@ export class Packer {
   }
 
   /**
-   * Lists the check of the signature at sigArena[sig…+64) (-1: none that can verify) by `key`
-   * over arena[m0, m1), its outcome in a new slot.
+   * The Ed25519 statement keys of the ring that keyid `kix` (a string-table index) names, or
+   * undefined; remembered while the ring's generation stands (and the string table lasts).
    */
-  private check(key: VerifierKey, sig: number, m0: number, m1: number) {
+  private keysOf(kix: number): KeyidKeys | undefined {
+    const gen = this.ring.generation;
+    if (gen === undefined) return this.lookUpKeys(kix);
+    if (gen !== this.ringGen) {
+      this.keyidKeys = [];
+      this.ringGen = gen;
+    }
+    let k = this.keyidKeys[kix];
+    if (k === undefined) {
+      k = this.lookUpKeys(kix) ?? null;
+      this.keyidKeys[kix] = k;
+    }
+    return k ?? undefined;
+  }
+
+  private lookUpKeys(kix: number): KeyidKeys | undefined {
+    const all = this.ring.get(this.strings[kix]!);
+    if (all === undefined) return undefined;
+    const out: KeyidKeys = { nos: [], vixs: [] };
+    for (const key of all) {
+      if (key.type !== 0x01) continue;
+      let no = this.keyNo.get(key.vkey);
+      if (no === undefined) {
+        no = this.verifiers.length;
+        this.keyNo.set(key.vkey, no);
+        this.publicKeys.push(key.publicKey);
+        this.verifiers.push(ed25519Verifier(key.publicKey));
+      }
+      out.nos.push(no);
+      out.vixs.push(this.intern(key.vkey));
+    }
+    return out;
+  }
+
+  /**
+   * Lists the check of the signature at sigArena[sig…+64) (-1: none that can verify) by key
+   * number `no` (its vkey at string-table index `vix`) over arena[m0, m1), its outcome in a new
+   * slot.
+   */
+  private check(no: number, vix: number, sig: number, m0: number, m1: number) {
     this.outKey = grow(this.outKey, this.outLen + 1, this.outLen);
     this.outValid = grow(this.outValid, this.outLen + 1, this.outLen);
-    this.outKey[this.outLen] = this.intern(key.vkey);
+    this.outKey[this.outLen] = vix;
     this.outValid[this.outLen] = 0;
-    let no = this.keyNo.get(key.vkey);
-    if (no === undefined) {
-      no = this.verifiers.length;
-      this.keyNo.set(key.vkey, no);
-      this.publicKeys.push(key.publicKey);
-      this.verifiers.push(ed25519Verifier(key.publicKey));
-    }
     const j = this.jobs++;
     this.jobKeyNo = grow(this.jobKeyNo, j + 1, j);
     this.jobKeyNo[j] = no;
@@ -974,10 +1022,9 @@ export class Packer {
       const kix = this.internAt(e, sigs[4 * j]!, sigs[4 * j + 1]!);
       keyids.push(kix);
       if (nSig === 1) oneSig = this.sigAt(e, sigs[2]!, sigs[3]!);
-      const keys = this.ring.get(this.strings[kix]!);
+      const keys = this.keysOf(kix);
       if (keys === undefined) continue;
-      for (const k of keys) {
-        if (k.type !== 0x01) continue;
+      for (let q = 0; q < keys.nos.length; q++) {
         // checkSignature takes the first signature naming the keyid
         let first = j;
         for (let x = 0; x < j; x++) {
@@ -987,7 +1034,7 @@ export class Packer {
           }
         }
         const at = nSig === 1 ? oneSig : this.sigAt(e, sigs[4 * first + 2]!, sigs[4 * first + 3]!);
-        this.check(k, at, m0, m1);
+        this.check(keys.nos[q]!, keys.vixs[q]!, at, m0, m1);
       }
     }
     const body = arena.subarray(bodyAt, m1);
