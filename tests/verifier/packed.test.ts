@@ -54,9 +54,27 @@ function both(entries: Uint8Array[], start = 0) {
   return { packed, ref };
 }
 
+/** A valid report put after the entries of a bundle, so that an entry's bytes are not its end. */
+const TAIL = entry(PAYLOAD_TYPE.usage, sortedJson(usage({ seq: 9 })), [node]);
+
 function expectSame(entries: Uint8Array[]): number {
   const { packed, ref } = both(entries);
   expect(JSON.parse(JSON.stringify(packed.records))).toEqual(
+    JSON.parse(JSON.stringify(ref.records)),
+  );
+  // The same entries read where they lie in a bundle, each followed by more bytes.
+  const listed = [...entries, TAIL];
+  const inBundle = unpackRun(
+    new Packer(packRules(), VKEYS).run({
+      start: 0,
+      bundle: encodeEntryBundle(listed),
+      width: listed.length,
+      skip: 0,
+      count: entries.length,
+    }),
+    new StringTable(),
+  );
+  expect(JSON.parse(JSON.stringify(inBundle.records))).toEqual(
     JSON.parse(JSON.stringify(ref.records)),
   );
   expect(Buffer.from(packed.leaf)).toEqual(Buffer.from(ref.leaf));
