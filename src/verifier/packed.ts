@@ -583,9 +583,9 @@ export class Packer {
   /** the entry being read */
   private current = 0;
   /** the signatures of the entry being read: keyid start, end, sig start, end */
-  private sigs: number[] = [];
+  private sigs = new Int32Array(64);
   /** their keyids' string-table indexes */
-  private sigKeyids: number[] = [];
+  private sigKeyids = new Int32Array(16);
   /** where the last number or string read ended */
   private end = 0;
 
@@ -958,8 +958,10 @@ export class Packer {
     const t0 = p1 + ENV_TYPE.length;
     const t1 = plainString(e, t0, e.length);
     if (t1 < 0 || !has(e, t1, ENV_SIGS)) return false;
-    const sigs = this.sigs;
-    sigs.length = 0;
+    // Filled by index, not pushed: an array emptied by \`length = 0\` gives up its storage, and
+    // growing it again was ~300 bytes of garbage an entry.
+    let sigs = this.sigs;
+    let nSig = 0;
     let at = t1 + ENV_SIGS.length;
     for (;;) {
       if (!has(e, at, ENV_KEYID)) return false;
@@ -969,7 +971,15 @@ export class Packer {
       const s0 = k1 + ENV_SIG.length;
       const s1 = e.indexOf(QUOTE, s0);
       if (s1 < 0 || e[s1 + 1] !== 0x7d /* } */) return false;
-      sigs.push(k0, k1, s0, s1);
+      if (sigs.length < 4 * nSig + 4) {
+        sigs = grow(sigs, 4 * nSig + 4, 4 * nSig);
+        this.sigs = sigs;
+      }
+      sigs[4 * nSig] = k0;
+      sigs[4 * nSig + 1] = k1;
+      sigs[4 * nSig + 2] = s0;
+      sigs[4 * nSig + 3] = s1;
+      nSig++;
       at = s1 + 2;
       if (e[at] === 0x2c /* , */) {
         at++;
@@ -1014,13 +1024,12 @@ export class Packer {
     if (decodeBase64Into(e, p0, p1, arena, bodyAt) !== len) return false;
     this.arenaLen = m1;
     // Signature checks for the ring's keys (decodeRun's loop over checkSignature).
-    const nSig = sigs.length / 4;
+    if (this.sigKeyids.length < nSig) this.sigKeyids = new Int32Array(2 * nSig);
     const keyids = this.sigKeyids;
-    keyids.length = 0;
     let oneSig = -1;
     for (let j = 0; j < nSig; j++) {
       const kix = this.internAt(e, sigs[4 * j]!, sigs[4 * j + 1]!);
-      keyids.push(kix);
+      keyids[j] = kix;
       if (nSig === 1) oneSig = this.sigAt(e, sigs[2]!, sigs[3]!);
       const keys = this.keysOf(kix);
       if (keys === undefined) continue;
@@ -1051,7 +1060,7 @@ export class Packer {
     if (!(kind === KIND_USAGE ? this.usage(i, body) : this.meter(i, body))) return false;
     this.kind[i] = kind;
     this.keyid[i] = keyid;
-    this.sig.set(this.sigArena.subarray(oneSig, oneSig + 64), 64 * i);
+    for (let k = 0, o = 64 * i; k < 64; k++) this.sig[o + k] = this.sigArena[oneSig + k]!;
     if (this.full) sha256Into(body, this.hashes, HASH_WIDTH * i);
     return true;
   }

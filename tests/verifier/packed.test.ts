@@ -165,6 +165,12 @@ describe('packed ingestion', () => {
       entry(PAYLOAD_TYPE.meter, text, [node]),
       entry(PAYLOAD_TYPE.usage, sortedJson(meter()), [meterKey]),
       entry(PAYLOAD_TYPE.registration, reg, [node]),
+      // more signatures than the packer's first arrays hold (16)
+      entry(
+        PAYLOAD_TYPE.usage,
+        text,
+        Array.from({ length: 21 }, (_, k) => [other, node, meterKey][k % 3]!),
+      ),
       entry('application/vnd.vpause.other+json', text, [node]),
       entry('application/vnd.vpause.usage+json; x', text, [node]),
       // the registration's key is then checked ahead for the entries that follow
@@ -174,7 +180,7 @@ describe('packed ingestion', () => {
     expectSame(cases);
     const { packed } = both(cases);
     expect(packed.newKeys).toEqual([stranger.vkey]);
-    const after = packed.records[17]!;
+    const after = packed.records[18]!;
     expect('valid' in after && after.valid).toEqual([stranger.vkey]);
   });
 
