@@ -51,7 +51,13 @@ export class BatchPreparer {
     // Registration keys are not taken from submissions: the service adds them once logged.
     this.packer = new Packer(
       packRules(),
-      { get: (keyid) => ring.get(keyid), add: () => false },
+      {
+        get: (keyid) => ring.get(keyid),
+        add: () => false,
+        get generation() {
+          return ring.generation;
+        },
+      },
       { admission: true },
     );
   }

@@ -91,6 +91,7 @@ export type Prepared = PreparedStatement | { error: VPauseError };
 export class KeyRing {
   private admit = new KeysById();
   private readonly nodes = new KeysById();
+  private gen = 0;
 
   /** Most node keys kept; past it the node keys start afresh (outcomes are then computed inline). */
   static readonly MAX_NODE_KEYS = 1_000_000;
@@ -98,6 +99,7 @@ export class KeyRing {
   /** Replaces the admit list's keys (lab root and meter vkeys). Unparseable vkeys are skipped. */
   setAdmitKeys(vkeys: readonly string[]): void {
     this.admit = new KeysById(vkeys);
+    this.gen++;
   }
 
   /** Adds node keys (vkeys). */
@@ -106,7 +108,13 @@ export class KeyRing {
       if (this.nodes.has(v)) continue;
       if (this.nodes.size >= KeyRing.MAX_NODE_KEYS) this.nodes.clear();
       this.nodes.add(v);
+      this.gen++;
     }
+  }
+
+  /** Changes whenever `get` may answer differently (the packer remembers answers until then). */
+  get generation(): number {
+    return this.gen;
   }
 
   /** The candidate keys of a keyid: the admission list's, then the node keys. */

@@ -196,4 +196,18 @@ describe('batch preparation', () => {
     const after = batch.prepare([body]).meta[0]!;
     expect('error' in after ? after : [...after.outcomes]).toEqual([[node.vkey, null]]);
   });
+
+  it('checks the admit list as it is now, after it was replaced', () => {
+    const r = new KeyRing();
+    const batch = new BatchPreparer(r);
+    const body = entry(PAYLOAD_TYPE.meter, sortedJson(meter()), [meterKey]);
+    const before = batch.prepare([body]).meta[0]!;
+    expect('error' in before ? before : [...before.outcomes]).toEqual([]);
+    r.setAdmitKeys([meterKey.vkey]);
+    const after = batch.prepare([body]).meta[0]!;
+    expect('error' in after ? after : [...after.outcomes]).toEqual([[meterKey.vkey, null]]);
+    r.setAdmitKeys([]);
+    const dropped = batch.prepare([body]).meta[0]!;
+    expect('error' in dropped ? dropped : [...dropped.outcomes]).toEqual([]);
+  });
 });
