@@ -21,6 +21,7 @@ import { keyIdString, type VerifierKey } from '../note/keys.js';
 import { checkSignature, type DecodedStatement, type SignatureOutcome, seconds } from './decode.js';
 import {
   HASH_WIDTH,
+  hexAt,
   KIND_USAGE,
   NUM_WIDTH,
   type PackedRun,
@@ -162,9 +163,6 @@ interface Made {
   invalid?: string[];
 }
 
-const hexOf = (b: Uint8Array, at: number) =>
-  Buffer.from(b.buffer, b.byteOffset + at, 32).toString('hex');
-
 /**
  * A usage report or meter reading held in the columns of its packed run. It reads as the record
  * `toRecord` makes of the same entry (the tests hold them equal); what the evaluation reads of
@@ -186,7 +184,7 @@ export class PackedRecord implements StatementRecord {
   readonly t0: number;
   readonly t1: number;
   readonly seq: number;
-  /** usage: energyJ; meter: energyJ (from the column: see above) */
+  /** energyJ, from the column (see above) */
   get energyJ(): number {
     return this.run.num[NUM_WIDTH * this.i + 3]!;
   }
@@ -246,7 +244,7 @@ export class PackedRecord implements StatementRecord {
 
   get leafHash(): string {
     const m = this.m;
-    m.leafHash ??= hexOf(this.run.leaf, 32 * this.i);
+    m.leafHash ??= hexAt(this.run.leaf, 32 * this.i);
     return m.leafHash;
   }
 
@@ -263,7 +261,7 @@ export class PackedRecord implements StatementRecord {
 
   get payloadHash(): string {
     const m = this.m;
-    m.payloadHash ??= hexOf(this.run.hashes, HASH_WIDTH * this.i);
+    m.payloadHash ??= hexAt(this.run.hashes, HASH_WIDTH * this.i);
     return m.payloadHash;
   }
 

@@ -36,6 +36,7 @@
  * builds it from protocol/src/schemas.ts). Pure: no I/O.
  */
 import { pae, paeTypeHeader } from '../../protocol/src/dsse.js';
+import { formatTime } from '../../protocol/src/time.js';
 import { decodeBase64Into, tryFromBase64 } from '../core/bytes.js';
 import { ed25519Verifier, verifyEd25519 } from '../crypto/ed25519.js';
 import { sha256Into } from '../crypto/sha256.js';
@@ -65,11 +66,10 @@ export interface PackerRing {
   get(keyid: string): readonly VerifierKey[] | undefined;
   add(vkey: string): boolean;
   /**
-   * A number that changes whenever `get` may answer differently, if the ring keeps one: the
-   * packer then remembers each keyid's keys (by string-table index) until it changes. Without
-   * it, the ring is asked at every entry.
+   * A number that changes whenever `get` may answer differently: the packer remembers each
+   * keyid's keys (by string-table index) until it changes.
    */
-  readonly generation?: number;
+  readonly generation: number;
 }
 
 /** The Ed25519 statement keys a keyid names: their key numbers and their vkeys' table indexes. */
@@ -190,37 +190,6 @@ function daysFromCivil(y0: number, m: number, d: number): number {
   return era * 146_097 + doe - 719_468;
 }
 
-/** The proleptic Gregorian civil date of a day number (days from 1970-01-01): `daysFromCivil`⁻¹. */
-function civilFromDays(z0: number): [number, number, number] {
-  const z = z0 + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
-}
-
-const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-
-/**
- * The vpause time text (`YYYY-MM-DDTHH:MM:SSZ`) of POSIX seconds in years 0000–9999: the inverse
- * of `seconds` over the times `isTimeFast` accepts (so a packed entry's times give back their
- * very text).
- */
-export function timeText(sec: number): string {
-  const days = Math.floor(sec / 86_400);
-  const rem = sec - days * 86_400;
-  const [y, mo, d] = civilFromDays(days);
-  const h = Math.floor(rem / 3600);
-  const mi = Math.floor((rem % 3600) / 60);
-  return `${String(y).padStart(4, '0')}-${pad2(mo)}-${pad2(d)}T${pad2(h)}:${pad2(mi)}:${pad2(rem % 60)}Z`;
-}
-
 /** Is (y, mo, d, h, mi, se) a real Gregorian date and time of day (the rules of `isTimeFast`)? */
 function validTime(y: number, mo: number, d: number, h: number, mi: number, se: number): boolean {
   if (
@@ -337,15 +306,15 @@ export function perfectRoot(leaf: Uint8Array): Uint8Array {
   return level.slice(0, 32);
 }
 
-/** 32 bytes of a column as lowercase hex. */
-function hexAt(b: Uint8Array, at: number): string {
+/** The 32 bytes at b[at…) as lowercase hex (a hash in a column). */
+export function hexAt(b: Uint8Array, at: number): string {
   return Buffer.from(b.buffer, b.byteOffset + at, 32).toString('hex');
 }
 
 /**
  * The payload text of packed entry i of a run, rebuilt from its columns. A usage report or meter
  * reading is packed only when its payload is exactly its own JCS text (strings of printable ASCII
- * without escapes, numbers as `String` writes them, times as `timeText` writes them, lowercase
+ * without escapes, numbers as `String` writes them, times as `formatTime` writes them, lowercase
  * hex), so this is the very text that was signed, byte for byte (tests/verifier/packed.test.ts
  * holds the two equal), and the run need not keep a copy of every payload: ~600 bytes a report,
  * against the 96 bytes of columns that rebuild it. Not for a run packed with `admission`.
@@ -358,18 +327,18 @@ export function packedPayloadText(run: PackedRun, i: number): string {
   const str = (k: number) => run.strings[run.str[x + k]!]!;
   if (run.kind[i] === KIND_USAGE) {
     return (
-      `{"bodyHash":"${hexAt(run.hashes, h + 64)}","cluster":"${str(2)}","end":"${timeText(num[n + 1]!)}",` +
+      `{"bodyHash":"${hexAt(run.hashes, h + 64)}","cluster":"${str(2)}","end":"${formatTime(num[n + 1]!)}",` +
       `"energyJ":${num[n + 3]},"facility":"${str(1)}","flop":${num[n + 4]},"gpuSeconds":${num[n + 5]},` +
       `"gpus":${num[n + 6]},"lab":"${str(0)}","node":"${str(3)}","prev":"${hexAt(run.hashes, h + 32)}",` +
       `"samples":{"count":${num[n + 7]},"root":"${hexAt(run.hashes, h + 96)}"},"seq":${num[n + 2]},` +
-      `"start":"${timeText(num[n]!)}","tensorActive":${num[n + 8]},"v":1,"workload":"${str(5)}"}`
+      `"start":"${formatTime(num[n]!)}","tensorActive":${num[n + 8]},"v":1,"workload":"${str(5)}"}`
     );
   }
   if (run.kind[i] === KIND_METER) {
     return (
-      `{"counterJ":${num[n + 4]},"end":"${timeText(num[n + 1]!)}","energyJ":${num[n + 3]},` +
+      `{"counterJ":${num[n + 4]},"end":"${formatTime(num[n + 1]!)}","energyJ":${num[n + 3]},` +
       `"facility":"${str(0)}","meter":"${str(1)}","prev":"${hexAt(run.hashes, h + 32)}",` +
-      `"seq":${num[n + 2]},"start":"${timeText(num[n]!)}","v":1}`
+      `"seq":${num[n + 2]},"start":"${formatTime(num[n]!)}","v":1}`
     );
   }
   throw new TypeError(`packedPayloadText: entry ${i} of the run is not packed`);
@@ -555,7 +524,7 @@ export class Packer {
   private nodePaths = new Map<number, number>();
   /** the ring's keys by keyid string-table index (null: none), while its generation is `ringGen` */
   private keyidKeys: (KeyidKeys | null | undefined)[] = [];
-  private ringGen: number | undefined = undefined;
+  private ringGen = -1;
   /** the number of each key checked so far, by vkey */
   private readonly keyNo = new Map<string, number>();
   /** by key number: the public key, and its verifier (the KeyObject made once) */
@@ -888,7 +857,6 @@ export class Packer {
    */
   private keysOf(kix: number): KeyidKeys | undefined {
     const gen = this.ring.generation;
-    if (gen === undefined) return this.lookUpKeys(kix);
     if (gen !== this.ringGen) {
       this.keyidKeys = [];
       this.ringGen = gen;
@@ -958,7 +926,7 @@ export class Packer {
     const t0 = p1 + ENV_TYPE.length;
     const t1 = plainString(e, t0, e.length);
     if (t1 < 0 || !has(e, t1, ENV_SIGS)) return false;
-    // Filled by index, not pushed: an array emptied by \`length = 0\` gives up its storage, and
+    // Filled by index, not pushed: an array emptied by `length = 0` gives up its storage, and
     // growing it again was ~300 bytes of garbage an entry.
     let sigs = this.sigs;
     let nSig = 0;
@@ -1024,7 +992,7 @@ export class Packer {
     if (decodeBase64Into(e, p0, p1, arena, bodyAt) !== len) return false;
     this.arenaLen = m1;
     // Signature checks for the ring's keys (decodeRun's loop over checkSignature).
-    if (this.sigKeyids.length < nSig) this.sigKeyids = new Int32Array(2 * nSig);
+    this.sigKeyids = grow(this.sigKeyids, nSig);
     const keyids = this.sigKeyids;
     let oneSig = -1;
     for (let j = 0; j < nSig; j++) {
@@ -1033,18 +1001,17 @@ export class Packer {
       if (nSig === 1) oneSig = this.sigAt(e, sigs[2]!, sigs[3]!);
       const keys = this.keysOf(kix);
       if (keys === undefined) continue;
-      for (let q = 0; q < keys.nos.length; q++) {
-        // checkSignature takes the first signature naming the keyid
-        let first = j;
-        for (let x = 0; x < j; x++) {
-          if (keyids[x] === kix) {
-            first = x;
-            break;
-          }
+      if (keys.nos.length === 0) continue;
+      // checkSignature takes the first signature naming the keyid (decoded once for its keys)
+      let first = j;
+      for (let x = 0; x < j; x++) {
+        if (keyids[x] === kix) {
+          first = x;
+          break;
         }
-        const at = nSig === 1 ? oneSig : this.sigAt(e, sigs[4 * first + 2]!, sigs[4 * first + 3]!);
-        this.check(keys.nos[q]!, keys.vixs[q]!, at, m0, m1);
       }
+      const at = nSig === 1 ? oneSig : this.sigAt(e, sigs[4 * first + 2]!, sigs[4 * first + 3]!);
+      for (let q = 0; q < keys.nos.length; q++) this.check(keys.nos[q]!, keys.vixs[q]!, at, m0, m1);
     }
     const body = arena.subarray(bodyAt, m1);
     if (kind === KIND_RAW) {
